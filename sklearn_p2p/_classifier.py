@@ -1,0 +1,522 @@
+"""P2PClassifier: the P2P network as a scikit-learn classifier on skorch."""
+
+import contextlib
+import os
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score
+from sklearn.utils import Bunch, check_random_state, column_or_1d
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import EpochScoring
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset, to_numpy, to_tensor
+
+from ._superpixels import SuperpixelTransformer
+from .callbacks import GumbelTemperatureSchedule, SparsityWarmup
+from .nn import P2PNetwork, p2p_penalty
+from .nn.backbones import check_backbone_name
+from .utils import check_precomputed, pack_superpixels
+
+__all__ = ["P2PClassifier"]
+
+
+def resolve_device(device):
+    """``"auto"`` means CUDA when available, else CPU; anything else is kept."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@contextlib.contextmanager
+def _seeded_torch(random_state):
+    """Seed torch's global RNG for the block and restore it afterwards.
+
+    Weight initialisation, batch shuffling, the tau draws and the Gumbel
+    noise all use torch's global generator; forking it keeps the caller's
+    own torch random stream untouched.
+    """
+    if random_state is None:
+        yield
+        return
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        torch.manual_seed(seed)
+        yield
+
+
+def _accuracy_on_encoded(net, X, y):
+    """Validation accuracy: skorch hands over the encoded labels 0..K-1."""
+    return accuracy_score(to_numpy(y) if torch.is_tensor(y) else y,
+                          net.predict_proba(X).argmax(axis=1))
+
+
+class P2PClassifier(NeuralNetClassifier):
+    """Inherently interpretable image classifier by superpixel selection (P2P).
+
+    A selector network scores every superpixel of an image; a binary
+    selection of whole superpixels is kept and everything else is set to
+    black; a classifier predicts from that masked image only. At inference
+    the kept fraction grows per image until the classifier is certain
+    (dynamic thresholding), and the mask returned by :meth:`explain` is
+    exactly the input the prediction was made from.
+
+    Vandenhirtz & Vogt, "From Pixels to Perception: Interpretable
+    Predictions via Instance-wise Grouped Feature Selection", ICML 2025.
+
+    Parameters
+    ----------
+    module : torch module class, default=P2PNetwork
+        The network. Its ``n_classes`` and ``in_chans`` are set from the data;
+        other constructor arguments come from the parameters below (and can be
+        overridden with ``module__<name>``).
+    selector : str, default="tiny_cnn"
+        Backbone of the selector: ``"tiny_cnn"`` (small built-in CNN) or any
+        timm model name usable with ``features_only=True``. The paper uses an
+        LR-ASPP MobileNetV3.
+    classifier : str, default="tiny_cnn"
+        Backbone of the classifier: ``"tiny_cnn"`` or any timm model name.
+        The paper uses ViT-Tiny.
+    pretrained : bool, str, path or dict, default=False
+        ``False``: random initialisation. ``True``: timm's pretrained weights
+        (downloads them unless they are cached). A path: a local weights file
+        loaded into every timm backbone. A dict ``{"selector": ...,
+        "classifier": ...}`` sets each backbone separately.
+    n_embedding_dims : int, default=3
+        K, the dimension of the region embeddings ``E_j``; the covariance of
+        the region logits is ``Sigma = E E^T`` (rank K). With 3 the embeddings
+        can be shown as colours.
+    lambda1 : float, default=10.0
+        Weight of the sparsity penalty on the expected kept fraction above tau.
+    lambda2 : float, default=0.01
+        Weight of the L1 penalty on ``Sigma`` (mean absolute entry).
+    delta : float, default=0.99
+        Certainty the classifier must reach during dynamic thresholding: the
+        smallest tau whose prediction has ``max_c p(c | x_m) >= delta`` is used.
+    threshold : "dynamic" or float in (0, 1], default="dynamic"
+        ``"dynamic"``: train with ``tau ~ U[0.05, 1]`` per image and search tau
+        per image at inference. A float: train and predict with that fixed tau.
+    tau_step : float, default=0.05
+        Step of the inference grid ``tau_step, 2 tau_step, ..., 1``.
+    final_temperature : float, default=0.5
+        Temperature of the relaxed-Bernoulli sampling after annealing (see
+        :class:`~sklearn_p2p.callbacks.GumbelTemperatureSchedule`).
+        The sparsity weight is annealed too (callback ``sparsity_warmup``, a
+        :class:`~sklearn_p2p.callbacks.SparsityWarmup`): with pretrained
+        backbones as in the paper, from ``lambda1 / 100`` at 10% of the epochs
+        to ``lambda1`` at 50%; with ``pretrained=False``, from 0 at 30% to
+        ``lambda1`` at 70%, so that the classifier learns before the masks
+        shrink. Change it with e.g. ``callbacks__sparsity_warmup__begin=0.2``.
+    superpixels : SuperpixelTransformer, "precomputed" or None, default=None
+        How regions are obtained. ``None`` means ``SuperpixelTransformer()``
+        (100 SLIC segments, compactness 20). ``"precomputed"``: ``X`` is the
+        output of a :class:`SuperpixelTransformer` (e.g. an earlier Pipeline
+        step).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, tau draws and sampling noise.
+        With an int, two fits on CPU give identical models.
+    lr : float, default=1e-3
+        Adam's learning rate. The paper uses 1e-4 with pretrained backbones;
+        the built-in CNN trains from scratch and needs a larger rate.
+    max_epochs : int, default=10
+    batch_size : int, default=64
+    train_split : callable or None, default=None
+        skorch's validation split. None, because validating means a
+        dynamic-threshold search (up to ``1 / tau_step`` classifier passes per
+        image); pass ``skorch.dataset.ValidSplit(5)`` to monitor ``valid_acc``.
+    device : str, default="auto"
+        ``"auto"``: CUDA when available, else CPU. A model trained on CUDA
+        loads and predicts on a CPU-only machine.
+    **kwargs
+        Every other skorch parameter (``optimizer``, ``callbacks``,
+        ``iterator_train__num_workers``, ``warm_start``, ``verbose``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during ``fit``.
+    image_shape_ : tuple of int
+        ``(H, W)`` of the training images; other sizes are rejected.
+    n_channels_ : int
+        Image channels at fit (1 or 3).
+    superpixels_ : SuperpixelTransformer
+        Fitted copy of ``superpixels`` (absent with ``"precomputed"``).
+    module_ : P2PNetwork
+        The trained network.
+    temperature_, lambda1_ : float
+        Annealed values of the last epoch (set by the schedule callbacks).
+
+    Examples
+    --------
+    >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> data = make_cluttered_objects(n_samples=24, image_size=32, random_state=0)
+    >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
+    ...                     max_epochs=1, verbose=0, random_state=0)
+    >>> clf = clf.fit(data.images, data.target)
+    >>> clf.predict(data.images[:2]).shape
+    (2,)
+    >>> masks = clf.explain(data.images[:2], delta=0.9)
+    >>> masks.shape, masks.dtype
+    ((2, 32, 32), dtype('bool'))
+    """
+
+    _parameter_constraints = {
+        "selector": [str],
+        "classifier": [str],
+        "pretrained": ["boolean", str, os.PathLike, dict],
+        "n_embedding_dims": [Interval(Integral, 1, None, closed="left")],
+        "lambda1": [Interval(Real, 0, None, closed="left")],
+        "lambda2": [Interval(Real, 0, None, closed="left")],
+        "delta": [Interval(Real, 0, 1, closed="right")],
+        "threshold": [StrOptions({"dynamic"}), Interval(Real, 0, 1, closed="right")],
+        "tau_step": [Interval(Real, 0, 1, closed="right")],
+        "final_temperature": [Interval(Real, 0, None, closed="neither")],
+        "superpixels": [None, StrOptions({"precomputed"}), HasMethods(["fit", "transform"])],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        module=P2PNetwork,
+        *,
+        selector="tiny_cnn",
+        classifier="tiny_cnn",
+        pretrained=False,
+        n_embedding_dims=3,
+        lambda1=10.0,
+        lambda2=0.01,
+        delta=0.99,
+        threshold="dynamic",
+        tau_step=0.05,
+        final_temperature=0.5,
+        superpixels=None,
+        random_state=None,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=64,
+        train_split=None,
+        device="auto",
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            **kwargs,
+        )
+        self.selector = selector
+        self.classifier = classifier
+        self.pretrained = pretrained
+        self.n_embedding_dims = n_embedding_dims
+        self.lambda1 = lambda1
+        self.lambda2 = lambda2
+        self.delta = delta
+        self.threshold = threshold
+        self.tau_step = tau_step
+        self.final_temperature = final_temperature
+        self.superpixels = superpixels
+        self.random_state = random_state
+
+    # -- device "auto" -------------------------------------------------
+    # skorch reads ``self.device`` wherever it moves tensors; the property
+    # hands it a concrete device while get_params/clone keep "auto".
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("device", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("device", "auto")
+        return params
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = requested
+
+    # -- skorch hooks --------------------------------------------------
+    def get_default_callbacks(self):
+        callbacks = [
+            ("temperature", GumbelTemperatureSchedule()),
+            ("sparsity_warmup", self._default_sparsity_warmup()),
+        ]
+        for name, callback in super().get_default_callbacks():
+            if name == "valid_acc":
+                callback = EpochScoring(
+                    _accuracy_on_encoded, name="valid_acc",
+                    lower_is_better=False, use_caching=True,
+                )
+            callbacks.append((name, callback))
+        return callbacks
+
+    def _default_sparsity_warmup(self):
+        if self.pretrained is False:
+            # From scratch, any sparsity pull at the start empties the masks
+            # before the classifier can tell which regions matter (measured in
+            # docs/user_guide.rst): train the classifier first, then ramp.
+            return SparsityWarmup(start_factor=0.0, begin=0.3, end=0.7)
+        return SparsityWarmup()
+
+    def initialize_module(self):
+        kwargs = {
+            "n_classes": len(self.classes_),
+            "in_chans": self.n_channels_,
+            "selector": self.selector,
+            "classifier": self.classifier,
+            "pretrained": self.pretrained,
+            "n_embedding_dims": self.n_embedding_dims,
+            **self.get_params_for("module"),
+        }
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def check_data(self, X, y):
+        # classes_ come from the user's labels (set in fit); skorch's version
+        # would overwrite them with the encoded 0..K-1.
+        NeuralNet.check_data(self, X, y)
+
+    def _fixed_tau(self):
+        return None if self.threshold == "dynamic" else float(self.threshold)
+
+    def infer(self, x, **fit_params):
+        if self.module_.training:
+            kwargs = {"tau": self._fixed_tau(),
+                      "temperature": getattr(self, "temperature_", 1.0)}
+        else:
+            kwargs = {"tau": self._fixed_tau(), "delta": self.delta,
+                      "tau_step": self.tau_step}
+        return super().infer(x, **kwargs, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        logits, kept_fraction, tau, covariance_norm = y_pred
+        cross_entropy = super().get_loss(logits, y_true, X=X, training=training)
+        sparsity, covariance = p2p_penalty(
+            kept_fraction, tau, covariance_norm,
+            getattr(self, "lambda1_", self.lambda1), self.lambda2,
+        )
+        if training:
+            self.history.record_batch("kept_fraction", kept_fraction.mean().item())
+        return cross_entropy + sparsity + covariance
+
+    # -- validation ----------------------------------------------------
+    def _validate_hyperparameters(self):
+        names = self._parameter_constraints
+        validate_parameter_constraints(
+            names, {name: getattr(self, name) for name in names},
+            caller_name=type(self).__name__,
+        )
+        check_backbone_name(self.selector, "selector")
+        check_backbone_name(self.classifier, "classifier")
+
+    def _prepare_images(self, X, *, reset):
+        """Validated float32 ``(n, H, W, C + 1)``: image plus label map."""
+        if self.superpixels == "precomputed":
+            images, segments = check_precomputed(X)
+            Xp = pack_superpixels(images, segments)
+        else:
+            if reset:
+                transformer = self.superpixels if self.superpixels is not None else SuperpixelTransformer()
+                self.superpixels_ = clone(transformer).fit(X)
+            Xp = self.superpixels_.transform(X)
+        n_channels, image_shape = Xp.shape[-1] - 1, Xp.shape[1:3]
+        if reset:
+            self.n_channels_, self.image_shape_ = n_channels, tuple(image_shape)
+        elif (n_channels, tuple(image_shape)) != (self.n_channels_, self.image_shape_):
+            raise ValueError(
+                f"X has images of shape {tuple(image_shape)} with {n_channels} "
+                f"channel(s), but {type(self).__name__} was fitted on "
+                f"{self.image_shape_} with {self.n_channels_}. Resize the images "
+                "to the training size (e.g. skimage.transform.resize)."
+            )
+        return Xp
+
+    def _validate_training_data(self, X, y, *, reset):
+        self._validate_hyperparameters()
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs the labels y to fit; got y=None.")
+        y = column_or_1d(y, warn=True)
+        n_images = len(X)
+        if n_images != len(y):
+            raise ValueError(
+                f"X and y have different lengths: {n_images} images but "
+                f"{len(y)} labels. Pass one label per image."
+            )
+        if reset:
+            classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"y contains a single class ({classes[0]!r}); a classifier "
+                    "needs at least two classes to learn from."
+                )
+            self.classes_inferred_ = classes
+        unknown = np.setdiff1d(y, self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} not among the classes "
+                f"{self.classes_.tolist()} seen when the model was initialised."
+            )
+        Xp = self._prepare_images(X, reset=reset)
+        return Xp, np.searchsorted(self.classes_, y).astype(np.int64)
+
+    # -- fitting -------------------------------------------------------
+    def fit(self, X, y, **fit_params):
+        """Train on images ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            uint8 in [0, 255] or float in [0, 1]; with
+            ``superpixels="precomputed"``, the output of
+            :class:`SuperpixelTransformer` of shape (n_samples, H, W, C + 1).
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        **fit_params
+            Passed to skorch's ``fit_loop``.
+
+        Returns
+        -------
+        self
+        """
+        reset = not self.warm_start or not self.initialized_
+        Xp, y_encoded = self._validate_training_data(X, y, reset=reset)
+        with _seeded_torch(self.random_state):
+            if reset:
+                self.initialize()
+            super().partial_fit(Xp, y_encoded, _routing_method="fit", **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Continue training for ``max_epochs`` more epochs without re-initialising."""
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        Xp, y_encoded = self._validate_training_data(X, y, reset=not self.initialized_)
+        with _seeded_torch(self.random_state):
+            super().partial_fit(Xp, y_encoded, _routing_method=routing_method, **fit_params)
+        return self
+
+    # -- inference -----------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities of the classifier on each image's selected regions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        if is_dataset(X):  # skorch's own validation passes its Dataset
+            return super().predict_proba(X)
+        check_is_fitted(self)
+        return super().predict_proba(self._prepare_images(X, reset=False))
+
+    def predict(self, X):
+        """Class labels, from the masked image at each image's threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def explain(self, X, delta=None, return_details=False):
+        """The superpixel masks the predictions are made from.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+        delta : float in (0, 1], default=None
+            Certainty for dynamic thresholding; None uses the fitted
+            ``delta``. Ignored with a fixed ``threshold``.
+        return_details : bool, default=False
+            Return a Bunch with everything behind the masks.
+
+        Returns
+        -------
+        masks : ndarray of bool, shape (n_samples, H, W)
+            True where a pixel is kept. Always a union of whole superpixels.
+        details : Bunch
+            With ``return_details=True``: ``masks``; ``segments`` (int label
+            maps); ``region_probs`` (n_samples, D) ``sigmoid(mu_j)`` per region,
+            0 beyond an image's region count; ``tau`` (n_samples,) the threshold
+            used; ``embeddings`` (n_samples, D, K) region embeddings ``E_j``;
+            ``n_regions``; ``proba`` and ``y_pred`` (the prediction made from
+            the masks); ``kept_fraction`` (fraction of pixels kept).
+        """
+        check_is_fitted(self)
+        delta = self.delta if delta is None else delta
+        validate_parameter_constraints(
+            {"delta": self._parameter_constraints["delta"]}, {"delta": delta},
+            caller_name=f"{type(self).__name__}.explain",
+        )
+        Xp = self._prepare_images(X, reset=False)
+        outputs = self._explain_batches(Xp, delta)
+        if not return_details:
+            return outputs["masks"]
+        proba = outputs["proba"]
+        return Bunch(
+            masks=outputs["masks"],
+            segments=Xp[..., -1].astype(np.int64),
+            region_probs=outputs["region_probs"],
+            tau=outputs["tau"],
+            embeddings=outputs["embeddings"],
+            n_regions=outputs["n_regions"],
+            proba=proba,
+            y_pred=self.classes_[proba.argmax(axis=1)],
+            kept_fraction=outputs["kept_fraction"],
+        )
+
+    def _explain_batches(self, Xp, delta):
+        keys = ("masks", "region_probs", "tau", "embeddings", "n_regions", "proba", "kept_fraction")
+        chunks = {key: [] for key in keys}
+        self.module_.eval()
+        iterator = self.get_iterator(self.get_dataset(Xp), training=False)
+        for batch in iterator:
+            Xi, _ = unpack_data(batch)
+            out = self.module_.explain(
+                to_tensor(Xi, device=self.device), tau=self._fixed_tau(),
+                delta=delta, tau_step=self.tau_step,
+            )
+            for key in keys:
+                chunks[key].append(to_numpy(out[key]))
+        return {key: _concatenate_padded(parts) for key, parts in chunks.items()}
+
+
+def _concatenate_padded(parts):
+    """Concatenate batches whose second axis (regions) may differ in length."""
+    if parts[0].ndim < 2 or len({p.shape[1] for p in parts}) == 1:
+        return np.concatenate(parts)
+    width = max(p.shape[1] for p in parts)
+    padded = [
+        np.pad(p, [(0, 0), (0, width - p.shape[1])] + [(0, 0)] * (p.ndim - 2))
+        for p in parts
+    ]
+    return np.concatenate(padded)

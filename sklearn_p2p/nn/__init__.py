@@ -1,0 +1,31 @@
+"""Pure-PyTorch building blocks of P2P (no scikit-learn or skorch imports)."""
+
+from .backbones import create_classifier, create_feature_extractor, TinyCNN, TinyFeatureExtractor
+from .loss import p2p_penalty, sparsity_penalty
+from .network import P2PNetwork
+from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
+from .sampling import covariance_l1, hard_region_mask, relaxed_region_mask, sample_region_logits
+from .selector import Selector, SelectorHead
+from .thresholding import search_tau, tau_grid
+
+__all__ = [
+    "P2PNetwork",
+    "Selector",
+    "SelectorHead",
+    "TinyCNN",
+    "TinyFeatureExtractor",
+    "count_regions",
+    "covariance_l1",
+    "create_classifier",
+    "create_feature_extractor",
+    "hard_region_mask",
+    "p2p_penalty",
+    "region_mean",
+    "region_sizes",
+    "regions_to_pixels",
+    "relaxed_region_mask",
+    "sample_region_logits",
+    "search_tau",
+    "sparsity_penalty",
+    "tau_grid",
+]

@@ -1,0 +1,193 @@
+"""The P2P network: selector, region distribution, masking and classifier."""
+
+import torch
+from torch import nn
+
+from .backbones import create_classifier, create_feature_extractor, normalization_constants
+from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
+from .sampling import (
+    covariance_l1,
+    hard_region_mask,
+    relaxed_region_mask,
+    sample_region_logits,
+)
+from .selector import Selector
+from .thresholding import search_tau, tau_grid
+
+__all__ = ["P2PNetwork"]
+
+
+class P2PNetwork(nn.Module):
+    """From Pixels to Perception: classify an image from a subset of its superpixels.
+
+    Input is a float tensor ``X`` of shape ``(B, H, W, C + 1)``: the image
+    in [0, 1] (channel-last) and, as last channel, the superpixel label map
+    with contiguous ids per image.
+
+    Parameters
+    ----------
+    n_classes : int
+    in_chans : int
+        Image channels C (1 or 3).
+    selector, classifier : str
+        Backbone names (``"tiny_cnn"`` or any timm model name).
+    pretrained : bool, path or dict
+        ``False``, ``True`` (timm's weights), a weights file for every
+        backbone, or ``{"selector": ..., "classifier": ...}``.
+    n_embedding_dims : int
+        K, the rank of the region covariance ``Sigma = E E^T``.
+    tau_min : float
+        Lower end of the training distribution ``tau ~ U[tau_min, 1]``.
+    jitter : float
+        Diagonal added to ``Sigma`` so the distribution stays proper.
+    initial_keep_logit : float
+        Initial bias of the selection logit. Positive values start training
+        with most regions kept (sigmoid(2) = 0.88), so the classifier first
+        learns from nearly full images and the sparsity penalty then removes
+        what it does not need; starting at 0.5 with a randomly initialised
+        classifier lets the penalty empty the masks before the classifier
+        can say which regions matter.
+    """
+
+    def __init__(
+        self,
+        n_classes,
+        in_chans=3,
+        selector="tiny_cnn",
+        classifier="tiny_cnn",
+        pretrained=False,
+        n_embedding_dims=3,
+        tau_min=0.05,
+        jitter=1e-4,
+        initial_keep_logit=2.0,
+    ):
+        super().__init__()
+        pretrained_for = (
+            pretrained if isinstance(pretrained, dict)
+            else {"selector": pretrained, "classifier": pretrained}
+        )
+        backbone, channels = create_feature_extractor(
+            selector, in_chans=in_chans, pretrained=pretrained_for.get("selector", False)
+        )
+        self.selector = Selector(backbone, channels, n_embedding_dims, initial_keep_logit)
+        self.classifier = create_classifier(
+            classifier, num_classes=n_classes, in_chans=in_chans,
+            pretrained=pretrained_for.get("classifier", False),
+        )
+        mean, std = normalization_constants(
+            classifier, pretrained_for.get("classifier", False), in_chans
+        )
+        self.register_buffer("mean", mean.view(1, -1, 1, 1))
+        self.register_buffer("std", std.view(1, -1, 1, 1))
+        self.n_classes = n_classes
+        self.tau_min = tau_min
+        self.jitter = jitter
+
+    # -- pieces --------------------------------------------------------
+    def _split(self, X):
+        image = X[..., :-1].permute(0, 3, 1, 2)
+        segments = X[..., -1].round().long()
+        return (image - self.mean) / self.std, segments
+
+    def _regions(self, pixel_out, segments, n_regions):
+        """Region logits ``mu`` (B, D) and embeddings ``E`` (B, D, K)."""
+        pooled = region_mean(pixel_out, segments, n_regions)
+        return pooled[..., 0], pooled[..., 1:]
+
+    def _classify(self, image, segments, region_mask):
+        """Logits of the classifier on ``m * x + (1 - m) * black``."""
+        pixel_mask = regions_to_pixels(region_mask, segments).unsqueeze(1)
+        black = (0.0 - self.mean) / self.std
+        masked = pixel_mask * image + (1 - pixel_mask) * black
+        return self.classifier(masked), pixel_mask.squeeze(1)
+
+    @staticmethod
+    def _expected_kept_fraction(mu, sizes):
+        """``sum_j sigmoid(mu_j) |R_j| / (H W)``: weighted by area, not by count."""
+        return (torch.sigmoid(mu) * sizes).sum(dim=1) / sizes.sum(dim=1)
+
+    # -- training ------------------------------------------------------
+    def forward(self, X, tau=None, delta=0.99, temperature=1.0, tau_step=0.05):
+        """Training: sampled mask; evaluation: hard mask at a fixed or searched tau.
+
+        Returns
+        -------
+        logits : Tensor (B, n_classes)
+        kept_fraction : Tensor (B,)
+            Expected kept fraction of pixels.
+        tau : Tensor (B,)
+            Threshold used per image.
+        covariance_norm : Tensor (B,)
+            Mean absolute entry of ``Sigma``.
+        """
+        if not self.training:
+            out = self.explain(X, tau=tau, delta=delta, tau_step=tau_step)
+            return out["logits"], out["expected_kept_fraction"], out["tau"], out["covariance_norm"]
+
+        image, segments = self._split(X)
+        n_regions_per_image = count_regions(segments)
+        n_regions = int(n_regions_per_image.max())
+        sizes = region_sizes(segments, n_regions)
+        batch = image.shape[0]
+        if tau is None:
+            tau = torch.empty(batch, device=image.device).uniform_(self.tau_min, 1.0)
+        else:
+            tau = torch.full((batch,), float(tau), device=image.device)
+        pixel_out = self.selector(self.selector.features(image), tau, image.shape[-2:])
+        mu, embeddings = self._regions(pixel_out, segments, n_regions)
+        logits_sample = sample_region_logits(mu, embeddings, self.jitter)
+        region_mask = relaxed_region_mask(logits_sample, temperature)
+        logits, _ = self._classify(image, segments, region_mask)
+        return (
+            logits,
+            self._expected_kept_fraction(mu, sizes),
+            tau,
+            covariance_l1(embeddings, n_regions_per_image),
+        )
+
+    # -- inference -----------------------------------------------------
+    @torch.no_grad()
+    def explain(self, X, tau=None, delta=0.99, tau_step=0.05):
+        """Deterministic prediction and its explanation.
+
+        With ``tau=None`` each image gets the smallest tau on the grid
+        ``tau_step, 2 tau_step, ..., 1`` whose prediction reaches certainty
+        ``delta`` (paper Eq. 4); otherwise every image uses ``tau``.
+
+        Returns
+        -------
+        dict of tensors
+            ``logits`` (B, n_classes), ``proba``, ``masks`` (B, H, W) bool,
+            ``region_probs`` (B, D) sigmoid(mu), ``embeddings`` (B, D, K),
+            ``tau`` (B,), ``n_regions`` (B,), ``kept_fraction`` (B,) actual,
+            ``expected_kept_fraction`` (B,), ``covariance_norm`` (B,).
+            D is the largest region count of the batch; padded entries are 0.
+        """
+        image, segments = self._split(X)
+        n_regions_per_image = count_regions(segments)
+        n_regions = int(n_regions_per_image.max())
+        sizes = region_sizes(segments, n_regions)
+        features = self.selector.features(image)
+
+        def evaluate(index, tau_value):
+            feats = tuple(f[index] for f in features)
+            segs = segments[index]
+            taus = torch.full((len(index),), tau_value, device=image.device)
+            pixel_out = self.selector(feats, taus, image.shape[-2:])
+            mu, embeddings = self._regions(pixel_out, segs, n_regions)
+            logits, pixel_mask = self._classify(image[index], segs, hard_region_mask(mu))
+            return {
+                "proba": torch.softmax(logits, dim=1),
+                "logits": logits,
+                "masks": pixel_mask > 0.5,
+                "region_probs": torch.sigmoid(mu) * (sizes[index] > 0),
+                "embeddings": embeddings,
+                "expected_kept_fraction": self._expected_kept_fraction(mu, sizes[index]),
+                "covariance_norm": covariance_l1(embeddings, n_regions_per_image[index]),
+            }
+
+        taus = tau_grid(tau_step) if tau is None else [float(tau)]
+        out = search_tau(evaluate, image.shape[0], taus, delta, device=image.device)
+        out["n_regions"] = n_regions_per_image
+        out["kept_fraction"] = out["masks"].flatten(1).float().mean(dim=1)
+        return out
