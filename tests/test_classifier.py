@@ -227,3 +227,26 @@ def test_warm_start_continues_training(tiny_data, make_p2p):
     model.fit(tiny_data.images, tiny_data.target)
     model.fit(tiny_data.images, tiny_data.target)
     assert len(model.history) == 2
+
+
+def test_model_saved_with_cuda_device_loads_on_cpu(fitted_p2p, tiny_data):
+    """A pickle that asks for CUDA falls back to the CPU where there is none."""
+    if torch.cuda.is_available():
+        pytest.skip("the fallback only happens on a machine without CUDA")
+    model = pickle.loads(pickle.dumps(fitted_p2p))
+    model.__dict__["device"] = "cuda"
+    with pytest.warns(UserWarning, match="cuda"):
+        restored = pickle.loads(pickle.dumps(model))
+    assert str(restored.device) == "cpu"
+    X = tiny_data.images[:4]
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted_p2p.predict_proba(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_on_cuda_and_predict_on_cpu(tiny_data, make_p2p):
+    model = make_p2p(max_epochs=1, device="auto").fit(tiny_data.images, tiny_data.target)
+    assert next(model.module_.parameters()).is_cuda
+    proba_cuda = model.predict_proba(tiny_data.images)
+    model.set_params(device="cpu")
+    model.module_.to("cpu")
+    np.testing.assert_allclose(model.predict_proba(tiny_data.images), proba_cuda, atol=1e-4)
