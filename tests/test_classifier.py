@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from skorch.exceptions import DeviceWarning
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.nn import tau_grid
@@ -235,7 +236,7 @@ def test_model_saved_with_cuda_device_loads_on_cpu(fitted_p2p, tiny_data):
         pytest.skip("the fallback only happens on a machine without CUDA")
     model = pickle.loads(pickle.dumps(fitted_p2p))
     model.__dict__["device"] = "cuda"
-    with pytest.warns(UserWarning, match="cuda"):
+    with pytest.warns(DeviceWarning, match="cuda|CUDA"):
         restored = pickle.loads(pickle.dumps(model))
     assert str(restored.device) == "cpu"
     X = tiny_data.images[:4]
