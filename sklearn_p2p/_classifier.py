@@ -494,6 +494,42 @@ class P2PClassifier(NeuralNetClassifier):
             kept_fraction=outputs["kept_fraction"],
         )
 
+    def predict_proba_masked(self, X, masks):
+        """Class probabilities of the classifier alone on ``X`` under given masks.
+
+        The selector is bypassed: every image is shown to the classifier with
+        the pixels where ``masks`` is False set to black. With the masks from
+        :meth:`explain` this reproduces :meth:`predict_proba`; with other masks
+        it answers "what would the classifier say on these pixels", which is
+        what insertion/deletion fidelity and masked baselines ask.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+        masks : array-like of bool, shape (n_samples, H, W)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        Xp = self._prepare_images(X, reset=False)
+        masks = np.asarray(masks)
+        if masks.shape != Xp.shape[:3]:
+            raise ValueError(
+                f"masks must have shape {Xp.shape[:3]} (one (H, W) mask per "
+                f"image of X); got {masks.shape}."
+            )
+        packed = np.concatenate([Xp, masks[..., None].astype(np.float32)], axis=-1)
+        probas = []
+        self.module_.eval()
+        for batch in self.get_iterator(self.get_dataset(packed), training=False):
+            Xi, _ = unpack_data(batch)
+            Xi = to_tensor(Xi, device=self.device)
+            logits = self.module_.classify_masked(Xi[..., :-1], Xi[..., -1])
+            probas.append(to_numpy(torch.softmax(logits, dim=1)))
+        return np.concatenate(probas)
+
     def _explain_batches(self, Xp, delta):
         keys = ("masks", "region_probs", "tau", "embeddings", "n_regions", "proba", "kept_fraction")
         chunks = {key: [] for key in keys}

@@ -251,3 +251,15 @@ def test_fit_on_cuda_and_predict_on_cpu(tiny_data, make_p2p):
     model.set_params(device="cpu")
     model.module_.to("cpu")
     np.testing.assert_allclose(model.predict_proba(tiny_data.images), proba_cuda, atol=1e-4)
+
+
+def test_predict_proba_masked_with_explain_masks_reproduces_predict_proba(fitted_p2p, tiny_data):
+    X = tiny_data.images[:10]
+    masks = fitted_p2p.explain(X, delta=0.8)
+    proba = fitted_p2p.explain(X, delta=0.8, return_details=True).proba
+    np.testing.assert_allclose(fitted_p2p.predict_proba_masked(X, masks), proba, rtol=1e-5, atol=1e-6)
+    empty = fitted_p2p.predict_proba_masked(X, np.zeros_like(masks))
+    # every black image looks the same to the classifier
+    np.testing.assert_allclose(empty, np.repeat(empty[:1], len(X), axis=0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="masks must have shape"):
+        fitted_p2p.predict_proba_masked(X, masks[:3])

@@ -95,11 +95,31 @@ class P2PNetwork(nn.Module):
         return pooled[..., 0], pooled[..., 1:]
 
     def _classify(self, image, segments, region_mask):
+        """Logits of the classifier on the region mask, and the pixel mask."""
+        pixel_mask = regions_to_pixels(region_mask, segments)
+        return self._classify_pixels(image, pixel_mask), pixel_mask
+
+    def _classify_pixels(self, image, pixel_mask):
         """Logits of the classifier on ``m * x + (1 - m) * black``."""
-        pixel_mask = regions_to_pixels(region_mask, segments).unsqueeze(1)
+        pixel_mask = pixel_mask.unsqueeze(1).to(image.dtype)
         black = (0.0 - self.mean) / self.std
-        masked = pixel_mask * image + (1 - pixel_mask) * black
-        return self.classifier(masked), pixel_mask.squeeze(1)
+        return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
+
+    @torch.no_grad()
+    def classify_masked(self, X, pixel_masks):
+        """Classifier logits for ``X`` with any given pixel masks applied.
+
+        The selector is bypassed: this is how fidelity metrics and baselines
+        query the classifier on masks P2P did not choose itself.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+        pixel_masks : Tensor of shape (B, H, W)
+            1 (or True) where the pixel is kept.
+        """
+        image, _ = self._split(X)
+        return self._classify_pixels(image, pixel_masks)
 
     @staticmethod
     def _expected_kept_fraction(mu, sizes):
