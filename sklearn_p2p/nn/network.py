@@ -1,9 +1,9 @@
 """The P2P network: selector, region distribution, masking and classifier."""
 
 import torch
-from torch import nn
 
-from .backbones import create_classifier, create_feature_extractor, normalization_constants
+from .backbones import create_feature_extractor
+from .masking import MaskedClassifier, split_input
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
 from .sampling import (
     covariance_l1,
@@ -17,7 +17,7 @@ from .thresholding import search_tau, tau_grid
 __all__ = ["P2PNetwork"]
 
 
-class P2PNetwork(nn.Module):
+class P2PNetwork(MaskedClassifier):
     """From Pixels to Perception: classify an image from a subset of its superpixels.
 
     Input is a float tensor ``X`` of shape ``(B, H, W, C + 1)``: the image
@@ -61,33 +61,24 @@ class P2PNetwork(nn.Module):
         jitter=1e-4,
         initial_keep_logit=2.0,
     ):
-        super().__init__()
         pretrained_for = (
             pretrained if isinstance(pretrained, dict)
             else {"selector": pretrained, "classifier": pretrained}
+        )
+        super().__init__(
+            n_classes, in_chans, classifier, pretrained=pretrained_for.get("classifier", False)
         )
         backbone, channels = create_feature_extractor(
             selector, in_chans=in_chans, pretrained=pretrained_for.get("selector", False)
         )
         self.selector = Selector(backbone, channels, n_embedding_dims, initial_keep_logit)
-        self.classifier = create_classifier(
-            classifier, num_classes=n_classes, in_chans=in_chans,
-            pretrained=pretrained_for.get("classifier", False),
-        )
-        mean, std = normalization_constants(
-            classifier, pretrained_for.get("classifier", False), in_chans
-        )
-        self.register_buffer("mean", mean.view(1, -1, 1, 1))
-        self.register_buffer("std", std.view(1, -1, 1, 1))
-        self.n_classes = n_classes
         self.tau_min = tau_min
         self.jitter = jitter
 
     # -- pieces --------------------------------------------------------
     def _split(self, X):
-        image = X[..., :-1].permute(0, 3, 1, 2)
-        segments = X[..., -1].round().long()
-        return (image - self.mean) / self.std, segments
+        image, segments = split_input(X)
+        return self.normalize(image), segments
 
     def _regions(self, pixel_out, segments, n_regions):
         """Region logits ``mu`` (B, D) and embeddings ``E`` (B, D, K)."""
@@ -97,29 +88,7 @@ class P2PNetwork(nn.Module):
     def _classify(self, image, segments, region_mask):
         """Logits of the classifier on the region mask, and the pixel mask."""
         pixel_mask = regions_to_pixels(region_mask, segments)
-        return self._classify_pixels(image, pixel_mask), pixel_mask
-
-    def _classify_pixels(self, image, pixel_mask):
-        """Logits of the classifier on ``m * x + (1 - m) * black``."""
-        pixel_mask = pixel_mask.unsqueeze(1).to(image.dtype)
-        black = (0.0 - self.mean) / self.std
-        return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
-
-    @torch.no_grad()
-    def classify_masked(self, X, pixel_masks):
-        """Classifier logits for ``X`` with any given pixel masks applied.
-
-        The selector is bypassed: this is how fidelity metrics and baselines
-        query the classifier on masks P2P did not choose itself.
-
-        Parameters
-        ----------
-        X : Tensor of shape (B, H, W, C + 1)
-        pixel_masks : Tensor of shape (B, H, W)
-            1 (or True) where the pixel is kept.
-        """
-        image, _ = self._split(X)
-        return self._classify_pixels(image, pixel_masks)
+        return self.classify_pixels(image, pixel_mask), pixel_mask
 
     @staticmethod
     def _expected_kept_fraction(mu, sizes):

@@ -1,0 +1,19 @@
+"""Baselines that share P2P's backbones, training loop and masking.
+
+- :class:`BlackboxClassifier` with ``kept_fraction=None``: the classifier on
+  full images (the paper's *Blackbox*, an upper bound for accuracy).
+- :class:`BlackboxClassifier` with a ``kept_fraction``: the classifier on an
+  evenly spaced pixel mask of that density (*Blackbox Pixel*).
+- ``P2PClassifier(threshold=0.3)``: fixed-tau P2P (no baseline class needed).
+- ``P2PClassifier(superpixels=PatchGridTransformer(patch_size=2))``: P2P
+  selecting square patches (or single pixels) instead of superpixels, the
+  "regions matter" ablation.
+- :class:`LimeBaseline`: post-hoc LIME explanations of a fitted black box on
+  the same superpixels, cut to a given kept fraction.
+"""
+
+from ._blackbox import BlackboxClassifier
+from ._lime import LimeBaseline
+from ._patches import PatchGridTransformer
+
+__all__ = ["BlackboxClassifier", "LimeBaseline", "PatchGridTransformer"]
