@@ -520,6 +520,11 @@ class P2PClassifier(NeuralNetClassifier):
                 f"masks must have shape {Xp.shape[:3]} (one (H, W) mask per "
                 f"image of X); got {masks.shape}."
             )
+        if masks.dtype != bool and not np.isin(masks, (0, 1)).all():
+            raise ValueError(
+                "masks must be binary (bool, or 0/1 numbers); a fractional mask "
+                "would blend pixels with black instead of removing them."
+            )
         packed = np.concatenate([Xp, masks[..., None].astype(np.float32)], axis=-1)
         probas = []
         self.module_.eval()

@@ -38,8 +38,13 @@ def string_labels(tiny_data):
 
 @pytest.fixture(scope="session")
 def fitted_p2p(tiny_data, string_labels):
-    """One trained model shared by the read-only tests."""
-    return make_tiny_p2p(max_epochs=4).fit(tiny_data.images, string_labels)
+    """One trained model shared by the read-only tests.
+
+    Trained long enough (small batches, mild lambda1) for its masks to
+    respond to tau, so threshold tests see sparse, varied masks.
+    """
+    model = make_tiny_p2p(max_epochs=20, batch_size=8, lambda1=1.0, lr=3e-3)
+    return model.fit(tiny_data.images, string_labels)
 
 
 @pytest.fixture(name="make_p2p", scope="session")

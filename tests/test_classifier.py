@@ -263,3 +263,5 @@ def test_predict_proba_masked_with_explain_masks_reproduces_predict_proba(fitted
     np.testing.assert_allclose(empty, np.repeat(empty[:1], len(X), axis=0), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="masks must have shape"):
         fitted_p2p.predict_proba_masked(X, masks[:3])
+    with pytest.raises(ValueError, match="masks must be binary"):
+        fitted_p2p.predict_proba_masked(X, np.full(masks.shape, 0.5))

@@ -1,0 +1,81 @@
+"""Metrics and scorers for the explanations of P2P and similar models.
+
+Localization compares explanation masks with ground-truth object masks:
+:func:`localization_score` (the paper's ``|m & m_true| / |m|``),
+:func:`mask_iou_score`, and the chance level :func:`object_fraction`.
+
+Faithfulness is measured by insertion and deletion fidelity
+(:func:`fidelity_curve`, :func:`insertion_auc`, :func:`deletion_auc`): the
+regions of the explanation are added to a black image, or removed from the
+explanation, in order of selection probability, and the share of images whose
+prediction stays the model's own prediction on the explanation is recorded.
+
+The scorers follow scikit-learn's ``scorer(estimator, X, y)`` convention,
+greater is better, for ``cross_validate`` and ``GridSearchCV``:
+
+============================  ================================================
+``localization_scorer``       :func:`localization_score`; requests ``masks``
+``insertion_auc_scorer``      :func:`insertion_auc`
+``deletion_auc_scorer``       ``-deletion_auc`` (negated: lower AUC is better)
+``kept_fraction_scorer``      ``-kept_fraction_score`` (negated: sparser wins)
+============================  ================================================
+
+:func:`make_explanation_scorer` builds others. The ground-truth masks reach
+``localization_scorer`` through metadata routing, sliced to each test fold::
+
+    sklearn.set_config(enable_metadata_routing=True)
+    GridSearchCV(pipe, grid, refit="accuracy",
+                 scoring={"accuracy": "accuracy",
+                          "localization": localization_scorer},
+                 ).fit(X, y, masks=masks)
+
+The estimator protocol
+----------------------
+The fidelity metrics and the scorers use only two methods, so any model that
+implements them -- not only :class:`~sklearn_p2p.P2PClassifier` -- can be
+compared on the same footing:
+
+``explain(X, delta=None, return_details=True)``
+    Returns a Bunch (or mapping) with ``masks`` (n, H, W) bool, the pixels the
+    prediction is made from; ``segments`` (n, H, W) int region ids;
+    ``region_probs`` (n, D), the selection probability of region ``j`` in
+    column ``j`` (ranks the regions for insertion/deletion); optionally
+    ``proba`` (n, n_classes), the prediction made from ``masks`` (otherwise
+    ``predict_proba_masked(X, masks)`` is used as that prediction).
+``predict_proba_masked(X, masks)``
+    Class probabilities on ``X`` with the pixels where ``masks`` is False set
+    to black.
+
+A :class:`~sklearn.pipeline.Pipeline` whose last step implements the protocol
+is accepted too: ``X`` passes through the earlier steps first.
+"""
+
+from ._fidelity import deletion_auc, fidelity_curve, insertion_auc
+from ._localization import (
+    kept_fraction_score,
+    localization_score,
+    mask_iou_score,
+    object_fraction,
+)
+from ._scorers import (
+    deletion_auc_scorer,
+    insertion_auc_scorer,
+    kept_fraction_scorer,
+    localization_scorer,
+    make_explanation_scorer,
+)
+
+__all__ = [
+    "deletion_auc",
+    "deletion_auc_scorer",
+    "fidelity_curve",
+    "insertion_auc",
+    "insertion_auc_scorer",
+    "kept_fraction_score",
+    "kept_fraction_scorer",
+    "localization_score",
+    "localization_scorer",
+    "make_explanation_scorer",
+    "mask_iou_score",
+    "object_fraction",
+]
