@@ -1,5 +1,17 @@
-"""Data set generators with exact ground-truth object masks."""
+"""Data set generators with exact ground-truth object masks, and loaders.
 
+The generators (``make_*``) build images in memory from data that ships with
+the installed packages; the loaders (``load_*``) read data the user already
+has on disk. Nothing here downloads.
+"""
+
+from ._bam import make_pasted_objects
+from ._loaders import load_cifar10, load_image_folder
 from ._synthetic import make_cluttered_objects
 
-__all__ = ["make_cluttered_objects"]
+__all__ = [
+    "load_cifar10",
+    "load_image_folder",
+    "make_cluttered_objects",
+    "make_pasted_objects",
+]

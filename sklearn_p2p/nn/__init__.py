@@ -1,6 +1,8 @@
 """Pure-PyTorch building blocks of P2P (no scikit-learn or skorch imports)."""
 
+from .baselines import BlackboxNetwork, evenly_spaced_mask
 from .backbones import create_classifier, create_feature_extractor, TinyCNN, TinyFeatureExtractor
+from .masking import MaskedClassifier, split_input
 from .loss import p2p_penalty, sparsity_penalty
 from .network import P2PNetwork
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
@@ -9,6 +11,8 @@ from .selector import Selector, SelectorHead
 from .thresholding import search_tau, tau_grid
 
 __all__ = [
+    "BlackboxNetwork",
+    "MaskedClassifier",
     "P2PNetwork",
     "Selector",
     "SelectorHead",
@@ -18,6 +22,7 @@ __all__ = [
     "covariance_l1",
     "create_classifier",
     "create_feature_extractor",
+    "evenly_spaced_mask",
     "hard_region_mask",
     "p2p_penalty",
     "region_mean",
@@ -27,5 +32,6 @@ __all__ = [
     "sample_region_logits",
     "search_tau",
     "sparsity_penalty",
+    "split_input",
     "tau_grid",
 ]
