@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test benchmark clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The paper's tables at CPU scale (about 30 minutes on 2 cores).
+benchmark: $(STAMP)
+	$(PY) benchmarks/paper_tables.py --output-dir benchmarks/results
 
 clean:
 	rm -rf $(VENV) output build *.egg-info

@@ -20,6 +20,7 @@ import numpy as np
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.datasets import make_cluttered_objects
+from sklearn_p2p.metrics import localization_score
 from sklearn_p2p.plotting import plot_explanations
 
 
@@ -35,13 +36,6 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", type=Path, default=Path("output"))
     return parser.parse_args()
-
-
-def localization(masks, object_masks):
-    """Mean over images of |m & m*| / |m| (images with empty masks count 0)."""
-    kept = masks.sum(axis=(1, 2))
-    overlap = (masks & object_masks).sum(axis=(1, 2))
-    return float(np.mean(np.where(kept > 0, overlap / np.maximum(kept, 1), 0.0)))
 
 
 def main():
@@ -69,7 +63,7 @@ def main():
           f"for {args.epochs} epochs in {train_seconds:.0f} s (device: {model.device})")
     print(f"test accuracy:           {accuracy:.3f}   (chance {1 / args.n_classes:.3f})")
     print(f"mean kept fraction:      {details.kept_fraction.mean():.3f}")
-    print(f"localization |m&m*|/|m|: {localization(details.masks, data.masks[test]):.3f}"
+    print(f"localization |m&m*|/|m|: {localization_score(details.masks, data.masks[test]):.3f}"
           f"   (object covers {object_fraction:.3f} of the image)")
     taus, counts = np.unique(np.round(details.tau, 2), return_counts=True)
     print(f"chosen tau (delta={args.delta}):")

@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._common import check_object_scale
+
 __all__ = ["make_cluttered_objects"]
 
 
@@ -146,24 +148,7 @@ def _check_params(n_samples, image_size, n_classes, object_scale, n_clutter):
         raise ValueError(
             f"n_clutter must be a non-negative integer; got {n_clutter!r}."
         )
-    try:
-        lo, hi = (float(s) for s in object_scale)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "object_scale must be a pair (min, max) of fractions of the image "
-            f"side; got {object_scale!r}."
-        ) from None
-    if not (0.0 < lo <= hi <= 1.0):
-        raise ValueError(
-            "object_scale must satisfy 0 < min <= max <= 1 (fractions of the "
-            f"image side); got {object_scale!r}."
-        )
-    if lo * image_size < _MIN_OBJECT_PIXELS:
-        raise ValueError(
-            f"object_scale[0] * image_size = {lo * image_size:.2f} pixels is too "
-            f"small to draw a recognisable shape; it must be >= "
-            f"{_MIN_OBJECT_PIXELS:g}. Increase object_scale[0] or image_size."
-        )
+    lo, hi = check_object_scale(object_scale, image_size, _MIN_OBJECT_PIXELS, "shape")
     return lo, hi
 
 
