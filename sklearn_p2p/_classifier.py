@@ -17,12 +17,12 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import EpochScoring, ProgressBar
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_numpy, to_tensor
 
 from ._superpixels import SuperpixelTransformer
-from .callbacks import GumbelTemperatureSchedule, SparsityWarmup
+from .callbacks import GumbelTemperatureSchedule, SparsityWarmup, StopOnNonFiniteLoss
 from .nn import P2PNetwork, p2p_penalty
 from .nn.backbones import check_backbone_name
 from .utils import check_precomputed, pack_superpixels
@@ -136,6 +136,10 @@ class P2PClassifier(NeuralNetClassifier):
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU. A model trained on CUDA
         loads and predicts on a CPU-only machine.
+    verbose : int, default=1
+        0: silent. 1: skorch's table of epochs. 2 or more: also a progress
+        bar over the batches of each epoch and over the superpixel
+        computation.
     **kwargs
         Every other skorch parameter (``optimizer``, ``callbacks``,
         ``iterator_train__num_workers``, ``warm_start``, ``verbose``, ...).
@@ -262,7 +266,10 @@ class P2PClassifier(NeuralNetClassifier):
         callbacks = [
             ("temperature", GumbelTemperatureSchedule()),
             ("sparsity_warmup", self._default_sparsity_warmup()),
+            ("stop_on_nan", StopOnNonFiniteLoss()),
         ]
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
         for name, callback in super().get_default_callbacks():
             if name == "valid_acc":
                 callback = EpochScoring(
@@ -339,7 +346,10 @@ class P2PClassifier(NeuralNetClassifier):
         else:
             if reset:
                 transformer = self.superpixels if self.superpixels is not None else SuperpixelTransformer()
-                self.superpixels_ = clone(transformer).fit(X)
+                transformer = clone(transformer)
+                if self.verbose >= 2 and "verbose" in transformer.get_params():
+                    transformer.set_params(verbose=max(transformer.verbose, 1))
+                self.superpixels_ = transformer.fit(X)
             Xp = self.superpixels_.transform(X)
         n_channels, image_shape = Xp.shape[-1] - 1, Xp.shape[1:3]
         if reset:

@@ -119,7 +119,16 @@ def _check_n_segments(n_segments, image_shape, backend):
         )
 
 
-def _segment_chunk(images, n_segments, compactness, backend, num_threads):
+def _progress(n_images, enabled):
+    """Image indices, with a tqdm progress bar when ``enabled``."""
+    if not enabled:
+        return range(n_images)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(n_images), desc="superpixels", unit="img")
+
+
+def _segment_chunk(images, n_segments, compactness, backend, num_threads, progress=False):
     """Segment a (k, H, W, C) float32 chunk; runs inside one joblib task."""
     n_images, height, width, n_channels = images.shape
     segments = np.empty((n_images, height, width), dtype=np.int64)
@@ -130,7 +139,7 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads):
         rgb = np.rint(images * 255).astype(np.uint8)
         if n_channels == 1:
             rgb = np.repeat(rgb, 3, axis=-1)
-        for i in range(n_images):
+        for i in _progress(n_images, progress):
             # A fresh model per image: a reused one starts from the previous
             # image's clusters, which would make labels depend on the order
             # and chunking of the images.
@@ -143,7 +152,7 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads):
     else:
         from skimage.segmentation import slic
 
-        for i in range(n_images):
+        for i in _progress(n_images, progress):
             image = images[i]
             if n_channels == 1:
                 # Lab distances keep compactness on the same scale as for RGB
@@ -173,7 +182,9 @@ def _segment_images(images, n_segments, compactness, backend, n_jobs, verbose=0)
     )
     if n_chunks <= 1:
         num_threads = 1 if height * width < _FAST_SLIC_THREADED_MIN_PIXELS else -1
-        return _segment_chunk(images, n_segments, compactness, backend, num_threads)
+        return _segment_chunk(
+            images, n_segments, compactness, backend, num_threads, progress=verbose > 0
+        )
     # One chunk per worker: each task pays the process and pickling overhead
     # once, which per-image tasks would not amortise on small images.
     chunks = np.array_split(images, n_chunks)
@@ -280,7 +291,8 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         :func:`joblib.parallel_config` context, -1 means all processors.
         Results do not depend on ``n_jobs``.
     verbose : int, default=0
-        Verbosity of the joblib progress messages.
+        Above 0, show a progress bar over the images (or joblib's progress
+        messages when the work is split over processes).
 
     Attributes
     ----------

@@ -6,9 +6,11 @@ and write the value of the current epoch onto the net, where
 relaxed-Bernoulli sampling and ``net.lambda1_`` for the sparsity weight.
 """
 
+import math
+
 from skorch.callbacks import Callback
 
-__all__ = ["GumbelTemperatureSchedule", "SparsityWarmup"]
+__all__ = ["GumbelTemperatureSchedule", "SparsityWarmup", "StopOnNonFiniteLoss"]
 
 
 def _epoch_progress(net):
@@ -77,3 +79,25 @@ class SparsityWarmup(Callback):
     def on_epoch_begin(self, net, **kwargs):
         epoch, max_epochs = _epoch_progress(net)
         net.lambda1_ = net.lambda1 * self.factor_at(epoch, max_epochs)
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop training with a clear error as soon as a training loss is NaN or inf.
+
+    Once a loss is not finite, the next optimiser step writes NaN into the
+    weights and every later prediction is garbage; stopping at the batch that
+    caused it says when it happened and what to try.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if not training or loss is None:
+            return
+        value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
+        if not math.isfinite(value):
+            epoch = len(net.history)
+            n_batch = len(net.history[-1]["batches"])
+            raise FloatingPointError(
+                f"The training loss became {value} at epoch {epoch}, batch "
+                f"{n_batch}; training was stopped. Try a smaller lr, check the "
+                "input images for NaN/inf, or lower lambda1."
+            )
