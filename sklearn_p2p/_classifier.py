@@ -1,6 +1,7 @@
 """P2PClassifier: the P2P network as a scikit-learn classifier on skorch."""
 
 import contextlib
+import inspect
 import os
 from numbers import Integral, Real
 
@@ -363,6 +364,26 @@ class P2PClassifier(NeuralNetClassifier):
             )
         return Xp
 
+    def _check_fit_params(self, fit_params):
+        """Reject keywords the network cannot take, before any torch work."""
+        module_cls = self.module if isinstance(self.module, type) else type(self.module)
+        accepted = inspect.signature(module_cls.forward).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            return
+        unknown = sorted(set(fit_params) - set(accepted))
+        if unknown:
+            hint = ""
+            if "masks" in unknown:
+                hint = (
+                    " Ground-truth masks are for scoring, not training: enable "
+                    "sklearn.set_config(enable_metadata_routing=True) and score with "
+                    "sklearn_p2p.metrics.localization_scorer, which requests them."
+                )
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected keyword argument(s) "
+                f"{unknown}.{hint}"
+            )
+
     def _validate_training_data(self, X, y, *, reset):
         self._validate_hyperparameters()
         if y is None:
@@ -410,6 +431,7 @@ class P2PClassifier(NeuralNetClassifier):
         -------
         self
         """
+        self._check_fit_params(fit_params)
         reset = not self.warm_start or not self.initialized_
         Xp, y_encoded = self._validate_training_data(X, y, reset=reset)
         with _seeded_torch(self.random_state):
@@ -421,6 +443,7 @@ class P2PClassifier(NeuralNetClassifier):
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Continue training for ``max_epochs`` more epochs without re-initialising."""
         routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self._check_fit_params(fit_params)
         Xp, y_encoded = self._validate_training_data(X, y, reset=not self.initialized_)
         with _seeded_torch(self.random_state):
             super().partial_fit(Xp, y_encoded, _routing_method=routing_method, **fit_params)

@@ -67,3 +67,8 @@ def test_inputs_are_not_modified(images, make_p2p):
 def test_precomputed_input_without_label_channel(images):
     with pytest.raises(ValueError, match="SuperpixelTransformer"):
         P2PClassifier(superpixels="precomputed", verbose=0).fit(images, np.arange(12) % 2)
+
+
+def test_masks_passed_to_fit_get_a_routing_hint(images, make_p2p):
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['masks'\].*enable_metadata_routing"):
+        make_p2p().fit(images, np.arange(12) % 2, masks=np.zeros((12, 24, 24), bool))

@@ -4,7 +4,6 @@ and is reproducible across processes."""
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 from skorch.callbacks import Callback

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from sklearn_p2p import P2PClassifier
 from sklearn_p2p.baselines import PatchGridTransformer
 
 
