@@ -31,7 +31,12 @@ import numpy as np
 import torch
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-from sklearn_p2p.baselines import BlackboxClassifier, LimeBaseline, PatchGridTransformer
+from sklearn_p2p.baselines import (
+    BlackboxClassifier,
+    LimeBaseline,
+    PatchGridTransformer,
+    top_regions_mask,
+)
 from sklearn_p2p.datasets import make_pasted_objects
 from sklearn_p2p.metrics import fidelity_curve, localization_score
 
@@ -70,8 +75,6 @@ def evaluate(model, X, y, object_masks, **explain_kwargs):
 
 def random_masks_like(details, rng):
     """Random superpixel masks with each image's kept fraction (chance localization)."""
-    from sklearn_p2p.baselines._lime import top_regions_mask
-
     return np.stack([
         top_regions_mask(segments, rng.rand(int(segments.max()) + 1), kept)
         for segments, kept in zip(details.segments, details.kept_fraction)

@@ -2,7 +2,8 @@
 
 P2P selects whole superpixels, so the label maps computed here define what an
 explanation can look like. fast-slic is the default backend (what the paper
-uses, and 5-20x faster than scikit-image); scikit-image is the fallback
+uses, and 6-14x faster than scikit-image on 32-224 pixel images, see
+benchmarks/superpixels.py); scikit-image is the fallback
 because fast-slic only ships as an sdist that not every machine can build.
 """
 
@@ -38,8 +39,7 @@ _FAST_SLIC_MAX_SEGMENTS = 65533
 _MIN_PIXELS_PER_CHUNK = {"fast-slic": 2**22, "skimage": 2**19}
 
 # Below this many pixels per image, fast-slic's OpenMP threads cost more than
-# they save (measured: 64x64 runs 1.7x faster on one thread, 224x224 1.7x
-# slower).
+# they save (small images run faster on one thread, large ones slower).
 _FAST_SLIC_THREADED_MIN_PIXELS = 128 * 128
 
 

@@ -265,3 +265,19 @@ def test_predict_proba_masked_with_explain_masks_reproduces_predict_proba(fitted
         fitted_p2p.predict_proba_masked(X, masks[:3])
     with pytest.raises(ValueError, match="masks must be binary"):
         fitted_p2p.predict_proba_masked(X, np.full(masks.shape, 0.5))
+
+
+def test_validation_split_reports_accuracy_on_string_labels(tiny_data, string_labels, make_p2p):
+    from skorch.dataset import ValidSplit
+
+    model = make_p2p(max_epochs=2, train_split=ValidSplit(4, stratified=True))
+    model.fit(tiny_data.images, string_labels)
+    # skorch's ValidSplit(4, stratified=True) holds out the first fold.
+    from sklearn.model_selection import StratifiedKFold
+
+    _, valid = next(StratifiedKFold(4).split(tiny_data.images, string_labels))
+    expected = np.mean(model.predict(tiny_data.images[valid]) == string_labels[valid])
+    assert len(model.history[:, "valid_acc"]) == 2
+    assert expected > 0  # the raw labels never equal the encoded ones: 0 if mixed up
+    assert model.history[-1, "valid_acc"] == pytest.approx(expected)
+    assert np.isfinite(model.history[-1, "valid_loss"])

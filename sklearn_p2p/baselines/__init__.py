@@ -13,7 +13,7 @@
 """
 
 from ._blackbox import BlackboxClassifier
-from ._lime import LimeBaseline
+from ._lime import LimeBaseline, top_regions_mask
 from ._patches import PatchGridTransformer
 
-__all__ = ["BlackboxClassifier", "LimeBaseline", "PatchGridTransformer"]
+__all__ = ["BlackboxClassifier", "LimeBaseline", "PatchGridTransformer", "top_regions_mask"]

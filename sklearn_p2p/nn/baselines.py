@@ -63,34 +63,36 @@ class BlackboxNetwork(MaskedClassifier):
         mask = evenly_spaced_mask(height, width, self.kept_fraction, device=image.device)
         return mask.expand(batch, height, width)
 
+    def _masked_logits(self, X):
+        """Label maps, the fixed pixel mask and the classifier's logits."""
+        image, segments = split_input(X)
+        mask = self._pixel_mask(image)
+        return segments, mask, self.classify_pixels(self.normalize(image), mask)
+
     def forward(self, X, tau=None, delta=None, temperature=None, tau_step=None):
         """Same outputs as P2PNetwork; tau = 1 so P2P's penalties vanish."""
-        image, _ = split_input(X)
-        mask = self._pixel_mask(image)
-        logits = self.classify_pixels(self.normalize(image), mask)
-        ones = torch.ones(len(image), device=image.device)
+        _, mask, logits = self._masked_logits(X)
+        ones = torch.ones(len(logits), device=logits.device)
         return logits, mask.flatten(1).float().mean(dim=1), ones, torch.zeros_like(ones)
 
     @torch.no_grad()
     def explain(self, X, tau=None, delta=None, tau_step=None):
         """P2PNetwork-style details: every region scored by its kept share."""
-        image, segments = split_input(X)
-        mask = self._pixel_mask(image)
-        logits = self.classify_pixels(self.normalize(image), mask)
+        segments, mask, logits = self._masked_logits(X)
         n_regions_per_image = count_regions(segments)
         n_regions = int(n_regions_per_image.max())
         sizes = region_sizes(segments, n_regions)
         kept_per_region = torch.zeros_like(sizes).scatter_add_(
             1, segments.flatten(1), mask.flatten(1).to(sizes.dtype)
         )
-        ones = torch.ones(len(image), device=image.device)
+        ones = torch.ones(len(logits), device=logits.device)
         kept_fraction = mask.flatten(1).float().mean(dim=1)
         return {
             "logits": logits,
             "proba": torch.softmax(logits, dim=1),
             "masks": mask.clone(),
             "region_probs": kept_per_region / sizes.clamp(min=1),
-            "embeddings": torch.zeros(len(image), n_regions, 0, device=image.device),
+            "embeddings": torch.zeros(len(logits), n_regions, 0, device=logits.device),
             "tau": ones,
             "n_regions": n_regions_per_image,
             "kept_fraction": kept_fraction,

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from sklearn_p2p.baselines import BlackboxClassifier, LimeBaseline
-from sklearn_p2p.baselines._lime import top_regions_mask
+from sklearn_p2p.baselines import BlackboxClassifier, LimeBaseline, top_regions_mask
 
 pytest.importorskip("lime")
 
