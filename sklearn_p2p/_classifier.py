@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochScoring, ProgressBar
@@ -26,7 +27,14 @@ from ._superpixels import SuperpixelTransformer
 from .callbacks import GumbelTemperatureSchedule, SparsityWarmup, StopOnNonFiniteLoss
 from .nn import P2PNetwork, p2p_penalty
 from .nn.backbones import check_backbone_name
-from .utils import check_precomputed, pack_superpixels
+from .utils import check_images, check_precomputed, pack_superpixels
+from .utils._validation import (
+    _unflatten,
+    check_flat_n_features,
+    check_image_shape_param,
+    check_value_range_param,
+    reading_flat_input,
+)
 
 __all__ = ["P2PClassifier"]
 
@@ -122,6 +130,21 @@ class P2PClassifier(NeuralNetClassifier):
         (100 SLIC segments, compactness 20). ``"precomputed"``: ``X`` is the
         output of a :class:`SuperpixelTransformer` (e.g. an earlier Pipeline
         step).
+    image_shape : tuple of int, default=None
+        Shape ``(height, width)`` or ``(height, width, channels)`` of
+        flattened images. When set, 2-d ``X`` of shape ``(n_samples, height *
+        width * channels)`` is read as images (row-major, channel last, as
+        :func:`sklearn.datasets.load_digits` stores its 8x8 images); with
+        ``superpixels="precomputed"`` each pixel carries one more value, the
+        superpixel label. One of height and width may be -1, inferred from
+        the number of columns. Image batches are accepted as they are.
+    value_range : tuple (low, high), default=None
+        Range of the input values, mapped linearly onto [0, 1]: e.g.
+        ``(0, 255)`` for 8-bit intensities stored as floats (as
+        ``fetch_openml("mnist_784")`` returns them), ``(0, 16)`` for
+        :func:`~sklearn.datasets.load_digits`. None: uint8 in [0, 255] or
+        float in [0, 1]. With ``superpixels="precomputed"`` set it on the
+        :class:`SuperpixelTransformer` instead.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, tau draws and sampling noise.
         With an int, two fits on CPU give identical models.
@@ -153,6 +176,9 @@ class P2PClassifier(NeuralNetClassifier):
         ``(H, W)`` of the training images; other sizes are rejected.
     n_channels_ : int
         Image channels at fit (1 or 3).
+    n_features_in_ : int
+        Number of columns of flattened input at fit; only set when ``fit``
+        received flattened images (see ``image_shape``).
     superpixels_ : SuperpixelTransformer
         Fitted copy of ``superpixels`` (absent with ``"precomputed"``).
     module_ : P2PNetwork
@@ -187,6 +213,8 @@ class P2PClassifier(NeuralNetClassifier):
         "tau_step": [Interval(Real, 0, 1, closed="right")],
         "final_temperature": [Interval(Real, 0, None, closed="neither")],
         "superpixels": [None, StrOptions({"precomputed"}), HasMethods(["fit", "transform"])],
+        "image_shape": [None, tuple, list],
+        "value_range": [None, tuple, list],
         "random_state": ["random_state"],
     }
 
@@ -205,6 +233,8 @@ class P2PClassifier(NeuralNetClassifier):
         tau_step=0.05,
         final_temperature=0.5,
         superpixels=None,
+        image_shape=None,
+        value_range=None,
         random_state=None,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
@@ -237,6 +267,8 @@ class P2PClassifier(NeuralNetClassifier):
         self.tau_step = tau_step
         self.final_temperature = final_temperature
         self.superpixels = superpixels
+        self.image_shape = image_shape
+        self.value_range = value_range
         self.random_state = random_state
 
     # -- device "auto" -------------------------------------------------
@@ -254,6 +286,12 @@ class P2PClassifier(NeuralNetClassifier):
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__.get("device", "auto")
         return params
+
+    def _get_param_names(self):
+        # skorch lists its private ``_params_to_validate`` set among the
+        # parameters; __init__ rebuilds it from the prefixed keyword arguments
+        # that clone() passes, so it is bookkeeping, not a parameter.
+        return [name for name in super()._get_param_names() if name != "_params_to_validate"]
 
     def __setstate__(self, state):
         requested = state["device"]
@@ -336,33 +374,75 @@ class P2PClassifier(NeuralNetClassifier):
             names, {name: getattr(self, name) for name in names},
             caller_name=type(self).__name__,
         )
+        check_image_shape_param(self.image_shape, type(self).__name__)
+        check_value_range_param(self.value_range, type(self).__name__)
         check_backbone_name(self.selector, "selector")
         check_backbone_name(self.classifier, "classifier")
 
     def _prepare_images(self, X, *, reset):
         """Validated float32 ``(n, H, W, C + 1)``: image plus label map."""
-        if self.superpixels == "precomputed":
-            images, segments = check_precomputed(X)
-            Xp = pack_superpixels(images, segments)
-        else:
+        images, n_features = self._check_X(X, reset=reset)
+        return self._add_superpixels(images, n_features, reset=reset)
+
+    def _uses_precomputed(self):
+        return isinstance(self.superpixels, str) and self.superpixels == "precomputed"
+
+    def _check_X(self, X, *, reset):
+        """Validate X without segmenting it.
+
+        Returns float32 images ``(n, H, W, C)`` in [0, 1] (with the label map
+        as one more channel for precomputed input) and the column count of
+        flattened X (None for image batches).
+        """
+        precomputed = self._uses_precomputed()
+        X, flat_input = _unflatten(X, self.image_shape, int(precomputed), "X")
+        n_features = int(np.prod(X.shape[1:])) if flat_input else None
+        check_flat_n_features(self, n_features, reset=reset)
+        with reading_flat_input(n_features, X.shape[1:] if flat_input else (), self.image_shape):
+            if precomputed:
+                if self.value_range is not None:
+                    raise ValueError(
+                        "value_range cannot be used with superpixels='precomputed': "
+                        "the precomputed images are already in [0, 1]. Set "
+                        "value_range on the SuperpixelTransformer step instead."
+                    )
+                images = pack_superpixels(*check_precomputed(X))
+                n_channels = images.shape[-1] - 1
+            else:
+                images = check_images(X, value_range=self.value_range)
+                n_channels = images.shape[-1]
+        image_shape = tuple(images.shape[1:3])
+        if reset:
+            self.n_channels_, self.image_shape_ = n_channels, image_shape
+        elif image_shape != self.image_shape_:
+            raise ValueError(
+                f"X has images of shape {image_shape}, but {type(self).__name__} "
+                f"was fitted on images of shape {self.image_shape_}. Resize them "
+                "to the training size (e.g. with skimage.transform.resize)."
+            )
+        elif n_channels != self.n_channels_:
+            fix = (
+                "skimage.color.gray2rgb" if n_channels == 1 else "skimage.color.rgb2gray"
+            )
+            raise ValueError(
+                f"X has images with {n_channels} channel(s), but "
+                f"{type(self).__name__} was fitted on images with "
+                f"{self.n_channels_} channel(s). Convert them (e.g. with {fix})."
+            )
+        return images, n_features
+
+    def _add_superpixels(self, images, n_features, *, reset):
+        """Append the label map to validated images (precomputed: as given)."""
+        if self._uses_precomputed():
+            return images
+        with reading_flat_input(n_features, images.shape[1:], self.image_shape):
             if reset:
                 transformer = self.superpixels if self.superpixels is not None else SuperpixelTransformer()
                 transformer = clone(transformer)
                 if self.verbose >= 2 and "verbose" in transformer.get_params():
                     transformer.set_params(verbose=max(transformer.verbose, 1))
-                self.superpixels_ = transformer.fit(X)
-            Xp = self.superpixels_.transform(X)
-        n_channels, image_shape = Xp.shape[-1] - 1, Xp.shape[1:3]
-        if reset:
-            self.n_channels_, self.image_shape_ = n_channels, tuple(image_shape)
-        elif (n_channels, tuple(image_shape)) != (self.n_channels_, self.image_shape_):
-            raise ValueError(
-                f"X has images of shape {tuple(image_shape)} with {n_channels} "
-                f"channel(s), but {type(self).__name__} was fitted on "
-                f"{self.image_shape_} with {self.n_channels_}. Resize the images "
-                "to the training size (e.g. skimage.transform.resize)."
-            )
-        return Xp
+                self.superpixels_ = transformer.fit(images)
+            return self.superpixels_.transform(images)
 
     def _check_fit_params(self, fit_params):
         """Reject keywords the network cannot take, before any torch work."""
@@ -387,9 +467,16 @@ class P2PClassifier(NeuralNetClassifier):
     def _validate_training_data(self, X, y, *, reset):
         self._validate_hyperparameters()
         if y is None:
-            raise ValueError(f"{type(self).__name__} needs the labels y to fit; got y=None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None; pass one label per image."
+            )
+        images, n_features = self._check_X(X, reset=reset)
         y = column_or_1d(y, warn=True)
-        n_images = len(X)
+        check_classification_targets(y)
+        n_images = len(images)
+        if n_images == 0:
+            raise ValueError("X contains 0 images; pass at least one image.")
         if n_images != len(y):
             raise ValueError(
                 f"X and y have different lengths: {n_images} images but "
@@ -399,7 +486,7 @@ class P2PClassifier(NeuralNetClassifier):
             classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
             if len(classes) < 2:
                 raise ValueError(
-                    f"y contains a single class ({classes[0]!r}); a classifier "
+                    f"y contains one class only ({classes[0]!r}); a classifier "
                     "needs at least two classes to learn from."
                 )
             self.classes_inferred_ = classes
@@ -409,7 +496,7 @@ class P2PClassifier(NeuralNetClassifier):
                 f"y contains labels {unknown.tolist()} not among the classes "
                 f"{self.classes_.tolist()} seen when the model was initialised."
             )
-        Xp = self._prepare_images(X, reset=reset)
+        Xp = self._add_superpixels(images, n_features, reset=reset)
         return Xp, np.searchsorted(self.classes_, y).astype(np.int64)
 
     # -- fitting -------------------------------------------------------
@@ -419,9 +506,11 @@ class P2PClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            uint8 in [0, 255] or float in [0, 1]; with
-            ``superpixels="precomputed"``, the output of
-            :class:`SuperpixelTransformer` of shape (n_samples, H, W, C + 1).
+            uint8 in [0, 255] or float in [0, 1] (other ranges with
+            ``value_range``); with ``superpixels="precomputed"``, the output
+            of :class:`SuperpixelTransformer` of shape (n_samples, H, W, C + 1).
+            With ``image_shape``, also flattened, of shape
+            (n_samples, n_features).
         y : array-like of shape (n_samples,)
             Labels of any type.
         **fit_params
@@ -456,6 +545,7 @@ class P2PClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`.
 
         Returns
         -------
@@ -472,6 +562,7 @@ class P2PClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`.
 
         Returns
         -------
@@ -486,6 +577,7 @@ class P2PClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`.
         delta : float in (0, 1], default=None
             Certainty for dynamic thresholding; None uses the fitted
             ``delta``. Ignored with a fixed ``threshold``.
@@ -496,6 +588,7 @@ class P2PClassifier(NeuralNetClassifier):
         -------
         masks : ndarray of bool, shape (n_samples, H, W)
             True where a pixel is kept. Always a union of whole superpixels.
+            Images even for flattened X.
         details : Bunch
             With ``return_details=True``: ``masks``; ``segments`` (int label
             maps); ``region_probs`` (n_samples, D) ``sigmoid(mu_j)`` per region,
@@ -539,6 +632,7 @@ class P2PClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`.
         masks : array-like of bool, shape (n_samples, H, W)
 
         Returns
@@ -582,6 +676,16 @@ class P2PClassifier(NeuralNetClassifier):
             for key in keys:
                 chunks[key].append(to_numpy(out[key]))
         return {key: _concatenate_padded(parts) for key, parts in chunks.items()}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Inputs are image batches; (n_samples, n_features) tables only when
+        # image_shape says how to read each row as an image.
+        tags.input_tags.two_d_array = self.image_shape is not None
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        tags.non_deterministic = self.random_state is None
+        return tags
 
 
 def _concatenate_padded(parts):

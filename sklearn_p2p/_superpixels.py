@@ -17,7 +17,15 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from .utils._validation import check_images, make_labels_contiguous
+from .utils._validation import (
+    _unflatten,
+    check_flat_n_features,
+    check_image_shape_param,
+    check_value_range_param,
+    check_images,
+    make_labels_contiguous,
+    reading_flat_input,
+)
 
 __all__ = ["SuperpixelTransformer", "segment_images"]
 
@@ -293,6 +301,20 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
     verbose : int, default=0
         Above 0, show a progress bar over the images (or joblib's progress
         messages when the work is split over processes).
+    image_shape : tuple of int, default=None
+        Shape ``(height, width)`` or ``(height, width, channels)`` of
+        flattened images. When set, 2-d input ``(n_images, height * width *
+        channels)`` (such as :func:`sklearn.datasets.load_digits`) is
+        reshaped to images, and the output is flattened again to
+        ``(n_images, height * width * (channels + 1))``, so that the
+        transformer fits among tabular steps. One of height and width may be
+        -1, inferred from the number of columns. Image batches are accepted
+        as they are.
+    value_range : tuple (low, high), default=None
+        Range of the input values, mapped linearly onto [0, 1]: e.g.
+        ``(0, 255)`` for 8-bit intensities stored as floats, ``(0, 16)`` for
+        :func:`~sklearn.datasets.load_digits`. None: uint8 in [0, 255] or
+        float in [0, 1] (see :func:`~sklearn_p2p.utils.check_images`).
 
     Attributes
     ----------
@@ -303,7 +325,10 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         :meth:`transform` requires the same number.
     image_shape_ : tuple of int
         ``(height, width)`` of the images seen in :meth:`fit`.
-        :meth:`transform` accepts other sizes.
+        :meth:`transform` accepts other sizes, except for flattened input.
+    n_features_in_ : int
+        Number of columns of flattened input seen in :meth:`fit`; only set
+        when :meth:`fit` received flattened images (see ``image_shape``).
 
     See Also
     --------
@@ -343,6 +368,8 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         "backend": [StrOptions({"auto", "fast-slic", "skimage"})],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
+        "image_shape": [None, tuple, list],
+        "value_range": [None, tuple, list],
     }
 
     def __init__(
@@ -353,12 +380,38 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         backend="auto",
         n_jobs=None,
         verbose=0,
+        image_shape=None,
+        value_range=None,
     ):
         self.n_segments = n_segments
         self.compactness = compactness
         self.backend = backend
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.image_shape = image_shape
+        self.value_range = value_range
+
+    def _check_images(self, X, *, reset):
+        """Validated float32 images, and the column count of flattened X.
+
+        The count is None when X is a batch of images.
+        """
+        check_image_shape_param(self.image_shape, type(self).__name__)
+        check_value_range_param(self.value_range, type(self).__name__)
+        X, flat_input = _unflatten(X, self.image_shape, 0, "X")
+        n_features = int(np.prod(X.shape[1:])) if flat_input else None
+        check_flat_n_features(self, n_features, reset=reset)
+        return check_images(X, value_range=self.value_range), n_features
+
+    def _apply(self, images, n_features, *, fit, transform):
+        """Fit and/or transform validated images; flatten as the input was."""
+        with reading_flat_input(n_features, images.shape[1:], self.image_shape):
+            if fit:
+                self._fit(images)
+            if not transform:
+                return self
+            Xt = self._transform(images)
+        return Xt if n_features is None else Xt.reshape(len(Xt), -1)
 
     def _fit(self, images):
         self.backend_ = _resolve_backend(self.backend)
@@ -409,7 +462,8 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_images, height, width, channels) or \
                 (n_images, height, width)
             Images with 1 or 3 channels, uint8 in [0, 255] or float in
-            [0, 1].
+            [0, 1]; with ``image_shape``, also flattened images of shape
+            (n_images, n_features); with ``value_range``, values in that range.
         y : None
             Ignored; present for API consistency.
 
@@ -418,7 +472,8 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         self : SuperpixelTransformer
             The fitted transformer.
         """
-        return self._fit(check_images(X))
+        images, n_features = self._check_images(X, reset=True)
+        return self._apply(images, n_features, fit=True, transform=False)
 
     def transform(self, X):
         """Append the superpixel label map of each image as a last channel.
@@ -428,17 +483,22 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_images, height, width, channels) or \
                 (n_images, height, width)
             Images with as many channels as in :meth:`fit`, uint8 in
-            [0, 255] or float in [0, 1]. Not modified.
+            [0, 255] or float in [0, 1]; with ``image_shape``, also
+            flattened images of shape (n_images, n_features), as many
+            columns as in :meth:`fit`. Not modified.
 
         Returns
         -------
         Xt : ndarray of shape (n_images, height, width, channels + 1), \
                 dtype float32
             The images scaled to [0, 1] (grayscale gets ``channels=1``),
-            followed by the label map with ids 0..D-1 per image.
+            followed by the label map with ids 0..D-1 per image. Flattened
+            input gives flattened output, of shape
+            (n_images, height * width * (channels + 1)).
         """
         check_is_fitted(self)
-        return self._transform(check_images(X))
+        images, n_features = self._check_images(X, reset=False)
+        return self._apply(images, n_features, fit=False, transform=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
@@ -451,7 +511,8 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_images, height, width, channels) or \
                 (n_images, height, width)
             Images with 1 or 3 channels, uint8 in [0, 255] or float in
-            [0, 1]. Not modified.
+            [0, 1]; with ``image_shape``, also flattened images of shape
+            (n_images, n_features). Not modified.
         y : None
             Ignored; present for API consistency.
 
@@ -461,14 +522,15 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
                 dtype float32
             See :meth:`transform`.
         """
-        images = check_images(X)
-        return self._fit(images)._transform(images)
+        images, n_features = self._check_images(X, reset=True)
+        return self._apply(images, n_features, fit=True, transform=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
-        # Inputs are image batches, not (n_samples, n_features) tables.
-        tags.input_tags.two_d_array = False
+        # Inputs are image batches; (n_samples, n_features) tables only when
+        # image_shape says how to read each row as an image.
+        tags.input_tags.two_d_array = self.image_shape is not None
         tags.input_tags.three_d_array = True
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float32"]

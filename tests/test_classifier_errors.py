@@ -2,13 +2,89 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
+from sklearn.exceptions import NotFittedError
 
-from sklearn_p2p import P2PClassifier
+from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 
 
 @pytest.fixture
 def images(tiny_data):
     return tiny_data.images[:12]
+
+
+def _float_images(images):
+    return images.astype(np.float64) / 255
+
+
+def _with(images, index, value):
+    out = _float_images(images)
+    out[index] = value
+    return out
+
+
+# (name, make X from the 12 uint8 RGB test images, message pattern). One case
+# per bad input that the issue lists; each must fail in fit before a network
+# exists, naming the input and the fix.
+BAD_IMAGES = [
+    ("one_image_without_batch_axis", lambda im: im[0], r"single RGB image.*X\[np.newaxis\]"),
+    ("five_dimensions", lambda im: im[:, None], r"5 dimension\(s\)"),
+    ("flat_rows_without_image_shape", lambda im: im.reshape(12, -1), r"reshape it"),
+    ("two_channels", lambda im: im[..., :2], r"2 channels.*RGB or grayscale"),
+    ("rgba", lambda im: np.concatenate([im, im[..., :1]], axis=-1), r"RGBA.*X\[\.\.\., :3\]"),
+    ("nan", lambda im: _with(im, (3, 0, 0, 0), np.nan), r"NaN or infinite"),
+    ("inf", lambda im: _with(im, (3, 0, 0, 0), np.inf), r"NaN or infinite"),
+    ("float_0_255", lambda im: im.astype(np.float32), r"looks like 0-255 data.*X / 255"),
+    ("negative", lambda im: _float_images(im) - 0.5, r"Negative values.*unnormalized"),
+    ("ragged_list", lambda im: [im[0], im[1, :20], im[2]], r"different sizes.*image 1.*resize"),
+    ("too_small_for_n_segments", lambda im: im[:, :3, :3], r"n_segments=16 is larger than.*3x3 = 9"),
+    ("sparse", lambda im: scipy.sparse.csr_matrix(im.reshape(12, -1)), r"sparse.*toarray"),
+    ("complex", lambda im: im.astype(np.complex64), r"Complex data not supported"),
+    ("strings", lambda im: im.astype(str), r"real numbers"),
+]
+
+
+@pytest.mark.parametrize(
+    "make_X, match", [case[1:] for case in BAD_IMAGES], ids=[case[0] for case in BAD_IMAGES]
+)
+def test_bad_images_fail_in_fit_before_any_torch_work(images, make_p2p, make_X, match):
+    X = make_X(images)
+    X_before = X.copy() if hasattr(X, "copy") else list(X)
+    model = make_p2p()
+    with pytest.raises((ValueError, TypeError), match=match):
+        model.fit(X, np.arange(12) % 2)
+    assert not hasattr(model, "module_")
+    if isinstance(X, np.ndarray):
+        np.testing.assert_array_equal(X, X_before)
+
+
+@pytest.mark.parametrize(
+    "label_channel, match",
+    [
+        (lambda seg: seg + 0.5, r"non-integral superpixel labels"),
+        (lambda seg: -seg - 1, r"negative superpixel labels"),
+    ],
+    ids=["non_integral", "negative"],
+)
+def test_bad_precomputed_label_channel(images, make_p2p, label_channel, match):
+    Xp = SuperpixelTransformer(n_segments=16).fit_transform(images)
+    Xp[..., -1] = label_channel(Xp[..., -1])
+    model = make_p2p(superpixels="precomputed")
+    with pytest.raises(ValueError, match=match):
+        model.fit(Xp, np.arange(12) % 2)
+    assert not hasattr(model, "module_")
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "explain"])
+def test_inference_before_fit_raises_not_fitted(images, method):
+    with pytest.raises(NotFittedError, match="not initialized|not fitted"):
+        getattr(P2PClassifier(), method)(images)
+
+
+def test_other_channel_count_at_predict(fitted_p2p, images):
+    gray = images.mean(axis=-1).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"1 channel\(s\).*fitted on images with 3 channel\(s\).*gray2rgb"):
+        fitted_p2p.predict(gray)
 
 
 def test_x_y_length_mismatch(images, make_p2p):
@@ -17,7 +93,7 @@ def test_x_y_length_mismatch(images, make_p2p):
 
 
 def test_single_class(images, make_p2p):
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="one class only"):
         make_p2p().fit(images, np.ones(12))
 
 
@@ -42,7 +118,7 @@ def test_explain_rejects_bad_delta(fitted_p2p, images):
 
 
 def test_other_image_size_at_predict(fitted_p2p, images):
-    with pytest.raises(ValueError, match="fitted on"):
+    with pytest.raises(ValueError, match=r"shape \(16, 16\).*fitted on images of shape \(24, 24\).*Resize"):
         fitted_p2p.predict(images[:, :16, :16])
 
 

@@ -250,7 +250,8 @@ def test_fitted_fast_slic_falls_back_when_uninstalled(monkeypatch):
 
 def test_clone_and_params():
     st = SuperpixelTransformer(
-        n_segments=7, compactness=3.5, backend="skimage", n_jobs=2, verbose=1
+        n_segments=7, compactness=3.5, backend="skimage", n_jobs=2, verbose=1,
+        image_shape=(4, 4), value_range=(0, 255),
     )
     params = st.get_params()
     assert params == {
@@ -259,6 +260,8 @@ def test_clone_and_params():
         "backend": "skimage",
         "n_jobs": 2,
         "verbose": 1,
+        "image_shape": (4, 4),
+        "value_range": (0, 255),
     }
     cloned = clone(st)
     assert cloned is not st and cloned.get_params() == params

@@ -47,9 +47,9 @@ class TinyFeatureExtractor(nn.Module):
         self.channels = list(widths)
         self.stages = nn.ModuleList([
             nn.Sequential(_conv_block(in_chans, widths[0]), _conv_block(widths[0], widths[0])),
-            nn.Sequential(nn.MaxPool2d(2), _conv_block(widths[0], widths[1]),
+            nn.Sequential(nn.MaxPool2d(2, ceil_mode=True), _conv_block(widths[0], widths[1]),
                           _conv_block(widths[1], widths[1])),
-            nn.Sequential(nn.MaxPool2d(2), _conv_block(widths[1], widths[2])),
+            nn.Sequential(nn.MaxPool2d(2, ceil_mode=True), _conv_block(widths[1], widths[2])),
         ])
 
     def forward(self, x):

@@ -5,6 +5,7 @@ from ._validation import (
     check_precomputed,
     make_labels_contiguous,
     pack_superpixels,
+    unflatten_images,
 )
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "check_precomputed",
     "make_labels_contiguous",
     "pack_superpixels",
+    "unflatten_images",
 ]

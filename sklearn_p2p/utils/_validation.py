@@ -5,6 +5,8 @@ helpers, so that bad input fails early with a message that names the argument
 and says how to fix it, instead of surfacing later as a torch shape error.
 """
 
+import contextlib
+
 import numpy as np
 
 __all__ = [
@@ -24,8 +26,12 @@ _SHAPE_HINT = (
 _MAX_EXACT_FLOAT32_INT = 2**24
 
 
-def _as_numeric_array(X, input_name):
-    """Turn array-likes into an ndarray, with clear errors for ragged lists."""
+def as_image_array(X, input_name="X"):
+    """X as a numeric ndarray (no copy when it is one), before shape checks.
+
+    Lists of images of different sizes, sparse matrices, complex numbers and
+    non-numeric entries are rejected with a message naming ``input_name``.
+    """
     if isinstance(X, (list, tuple)):
         if len(X) == 0:
             raise ValueError(
@@ -41,6 +47,11 @@ def _as_numeric_array(X, input_name):
                     "them to a common size first (e.g. with "
                     "skimage.transform.resize)."
                 )
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
+        raise TypeError(
+            f"{input_name} is a sparse matrix, but images must be dense arrays "
+            f"(sparse input is not supported). Convert it with {input_name}.toarray()."
+        )
     try:
         X = np.asarray(X)
     except (TypeError, ValueError) as exc:
@@ -48,11 +59,24 @@ def _as_numeric_array(X, input_name):
             f"{input_name} could not be converted to a numeric array of images "
             f"with shape {_SHAPE_HINT}: {exc}"
         ) from exc
+    if X.dtype == object:
+        # E.g. a pandas frame with mixed columns: numbers in object cells are
+        # fine, anything else is not an image.
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{input_name} has dtype object with entries that are not "
+                f"numbers ({exc}); images must hold real numbers."
+            ) from exc
     if X.dtype == bool:
         return X
-    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(
-        X.dtype, np.complexfloating
-    ):
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(
+            f"Complex data not supported: {input_name} has dtype {X.dtype}; "
+            "images must hold real numbers."
+        )
+    if not np.issubdtype(X.dtype, np.number):
         raise ValueError(
             f"{input_name} must hold real numbers (uint8 in [0, 255] or float in "
             f"[0, 1]), got dtype {X.dtype}."
@@ -78,6 +102,11 @@ def _check_shape(X, input_name):
         X = X[..., np.newaxis]
     elif X.ndim != 4:
         hint = ""
+        if X.ndim == 1:
+            hint = (
+                f" Reshape your data: {input_name}.reshape(1, -1) if it is one "
+                "flattened image (with the image_shape parameter set)."
+            )
         if X.ndim == 2:
             hint = (
                 f" If {input_name} is one grayscale image, pass "
@@ -111,7 +140,7 @@ def _check_shape(X, input_name):
     return X
 
 
-def check_images(X, *, input_name="X"):
+def check_images(X, *, value_range=None, input_name="X"):
     """Validate a batch of images and scale it to float32 in [0, 1].
 
     Parameters
@@ -123,6 +152,11 @@ def check_images(X, *, input_name="X"):
         value ranges: ``uint8`` (and any other integer dtype) in [0, 255],
         which is divided by 255; ``bool``, mapped to 0 and 1; floats in
         [0, 1], kept as they are.
+    value_range : tuple (low, high), default=None
+        Instead of the rules above, map values in ``[low, high]`` linearly
+        onto [0, 1], whatever the dtype: ``(0, 255)`` for 8-bit intensities
+        stored as floats, ``(0, 16)`` for :func:`sklearn.datasets.load_digits`,
+        ``(0, 4095)`` for 12-bit images. Values outside are an error.
     input_name : str, default="X"
         Name of the argument, used in error messages.
 
@@ -156,9 +190,13 @@ def check_images(X, *, input_name="X"):
     ((2, 4, 4, 3), dtype('float32'), 1.0)
     >>> check_images(np.zeros((2, 4, 4))).shape
     (2, 4, 4, 1)
+    >>> float(check_images(np.full((1, 4, 4), 8.0), value_range=(0, 16)).max())
+    0.5
     """
-    X = _as_numeric_array(X, input_name)
+    X = as_image_array(X, input_name)
     X = _check_shape(X, input_name)
+    if value_range is not None:
+        return _rescale_from(X, value_range, input_name)
 
     if X.dtype == bool:
         return X.astype(np.float32)
@@ -174,10 +212,11 @@ def check_images(X, *, input_name="X"):
             )
     if x_min < 0:
         raise ValueError(
-            f"{input_name} contains negative values (min {x_min:g}); images must "
-            "be uint8 in [0, 255] or float in [0, 1]. If they were normalized "
-            "(e.g. mean/std), pass the unnormalized images: normalization "
-            "happens internally."
+            f"Negative values in data passed to {input_name} (min {x_min:g}); "
+            "images must be uint8 in [0, 255] or float in [0, 1]. If they were "
+            "normalized (e.g. mean/std), pass the unnormalized images: "
+            "normalization happens internally. For another range, set "
+            "value_range=(low, high)."
         )
 
     if np.issubdtype(X.dtype, np.integer):
@@ -196,10 +235,58 @@ def check_images(X, *, input_name="X"):
     if x_max > 1:
         raise ValueError(
             f"{input_name} is a float array with values up to {x_max:g}, which "
-            "looks like 0-255 data; float images must be in [0, 1]. Pass uint8 "
-            f"or divide by 255 ({input_name} / 255)."
+            "looks like 0-255 data; float images must be in [0, 1]. Pass uint8, "
+            f"divide by 255 ({input_name} / 255), or set value_range=(0, 255) "
+            "(any (low, high) the data come in)."
         )
     return np.array(X, dtype=np.float32, order="C", copy=True)
+
+
+def _is_valid_value_range(value_range):
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        return False
+    low, high = value_range
+    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+               for v in (low, high)):
+        return False
+    return bool(np.isfinite(low) and np.isfinite(high) and low < high)
+
+
+def check_value_range_param(value_range, caller_name):
+    """Validate a ``value_range`` parameter; raise scikit-learn-style errors."""
+    if value_range is not None and not _is_valid_value_range(value_range):
+        raise ValueError(
+            f"The 'value_range' parameter of {caller_name} must be None or "
+            f"(low, high) with finite numbers low < high. Got {value_range!r} "
+            "instead."
+        )
+
+
+def _rescale_from(X, value_range, input_name):
+    """Map ``X`` from ``value_range`` onto [0, 1] as float32, after checks."""
+    if not _is_valid_value_range(value_range):
+        raise ValueError(
+            f"value_range must be (low, high) with finite numbers low < high; "
+            f"got {value_range!r}."
+        )
+    low, high = value_range
+    if X.dtype == bool:
+        X = X.astype(np.float32)
+    x_min, x_max = X.min(), X.max()
+    if not (np.isfinite(x_min) and np.isfinite(x_max)):
+        raise ValueError(
+            f"{input_name} contains NaN or infinite values; images must be "
+            "finite. Replace or drop the affected images."
+        )
+    if x_min < low or x_max > high:
+        negative = "Negative values in data: " if x_min < 0 <= low else ""
+        raise ValueError(
+            f"{negative}{input_name} has values in [{x_min:g}, {x_max:g}], outside "
+            f"value_range={tuple(value_range)}. Set value_range to the range "
+            "the data can take (e.g. (0, 255) for 8-bit intensities)."
+        )
+    scale = np.float64(high) - np.float64(low)
+    return ((X.astype(np.float64) - low) / scale).astype(np.float32)
 
 
 def _check_label_maps(segments, input_name):
@@ -320,7 +407,7 @@ def check_precomputed(X, *, input_name="X"):
     >>> bool((segments_back == segments).all())
     True
     """
-    X = _as_numeric_array(X, input_name)
+    X = as_image_array(X, input_name)
     if X.ndim != 4 or X.shape[-1] not in (2, 4):
         raise ValueError(
             f"{input_name} must be the output of SuperpixelTransformer, with shape "
@@ -372,7 +459,7 @@ def pack_superpixels(images, segments):
     [[0.0, 0.0], [1.0, 1.0]]
     """
     images = check_images(images, input_name="images")
-    segments = _as_numeric_array(segments, "segments")
+    segments = as_image_array(segments, "segments")
     if segments.shape != images.shape[:3]:
         raise ValueError(
             f"segments must have shape (n_images, height, width) = "
@@ -383,3 +470,158 @@ def pack_superpixels(images, segments):
         [images, segments[..., np.newaxis].astype(np.float32)], axis=-1
     )
 
+
+def _resolve_image_shape(image_shape, n_values, n_extra_channels, input_name):
+    """``(H, W, C)`` of flattened rows of ``n_values`` numbers each.
+
+    ``image_shape`` is ``(H, W)`` (grayscale) or ``(H, W, C)``; one of H and W
+    may be -1, inferred from ``n_values`` as in :func:`numpy.reshape`.
+    """
+    height, width, *rest = image_shape
+    channels = rest[0] if rest else 1
+    per_pixel = channels + n_extra_channels
+    known = per_pixel * (height if height != -1 else 1) * (width if width != -1 else 1)
+    if -1 in (height, width):
+        if n_values % known or n_values == 0:
+            raise ValueError(
+                f"{input_name} has {n_values} values per row, which cannot be "
+                f"reshaped to image_shape={tuple(image_shape)}"
+                f"{f' plus {n_extra_channels} label channel' if n_extra_channels else ''}; "
+                f"the number of values must be a multiple of {known}."
+            )
+        if height == -1:
+            height = n_values // known
+        else:
+            width = n_values // known
+    elif n_values != known:
+        extra = (
+            f" ({channels} image channel(s) and {n_extra_channels} superpixel "
+            "label channel per pixel)" if n_extra_channels else ""
+        )
+        raise ValueError(
+            f"{input_name} has {n_values} values per row, but image_shape="
+            f"{tuple(image_shape)} needs {height}x{width}x{per_pixel} = {known}"
+            f"{extra}. Set image_shape to the size of the flattened images."
+        )
+    return height, width, per_pixel
+
+
+def unflatten_images(X, image_shape, *, n_extra_channels=0, input_name="X"):
+    """Reshape flattened images ``(n, H*W*C)`` into ``(n, H, W, C)``.
+
+    Rows are read in C order, channel last, which is how ``(n, H, W, C)``
+    arrays (and scikit-learn's digits) are flattened. Anything that is not a
+    2-d array is returned as it is, for :func:`check_images` to validate.
+
+    Parameters
+    ----------
+    X : array-like
+        Flattened images of shape ``(n_images, H * W * (C + n_extra_channels))``,
+        or image batches (returned unchanged).
+    image_shape : tuple of int or None
+        ``(H, W)`` for grayscale or ``(H, W, C)`` with C in {1, 3}; one of H
+        and W may be -1 to infer it from the number of columns. None: X is
+        returned unchanged.
+    n_extra_channels : int, default=0
+        Channels per pixel beyond the image's, e.g. 1 for the superpixel
+        label channel of precomputed input.
+    input_name : str, default="X"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    X : ndarray or the input
+        X as an array, reshaped (a view) when it was 2-d and ``image_shape``
+        is set; the input itself when ``image_shape`` is None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.utils import unflatten_images
+    >>> unflatten_images(np.zeros((5, 64)), (8, 8)).shape
+    (5, 8, 8, 1)
+    >>> unflatten_images(np.zeros((5, 48)), (4, -1, 3)).shape
+    (5, 4, 4, 3)
+    """
+    return _unflatten(X, image_shape, n_extra_channels, input_name)[0]
+
+
+def _unflatten(X, image_shape, n_extra_channels, input_name):
+    """:func:`unflatten_images`, also telling whether X was flattened."""
+    if image_shape is None:
+        return X, False
+    X = as_image_array(X, input_name)
+    if X.ndim != 2:
+        return X, False
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{input_name} has 0 feature(s) (shape={X.shape}) while a minimum of "
+            "1 is required: flattened images need at least one value per row."
+        )
+    height, width, per_pixel = _resolve_image_shape(
+        image_shape, X.shape[1], n_extra_channels, input_name
+    )
+    return X.reshape(X.shape[0], height, width, per_pixel), True
+
+
+def check_flat_n_features(estimator, n_features, *, reset):
+    """Record or check ``n_features_in_``, the width of flattened input.
+
+    ``n_features`` is the number of columns of flattened input, or None for
+    image batches, whose size is checked elsewhere.
+    """
+    if reset:
+        if n_features is None:
+            estimator.__dict__.pop("n_features_in_", None)
+        else:
+            estimator.n_features_in_ = n_features
+        return
+    expected = getattr(estimator, "n_features_in_", None)
+    if n_features is not None and expected is not None and n_features != expected:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input: flattened images must "
+            "have the size seen in fit."
+        )
+
+
+@contextlib.contextmanager
+def reading_flat_input(n_features, images_shape, image_shape):
+    """Say how flattened rows were read in ValueErrors raised in the block.
+
+    An error about the images (e.g. too few pixels for ``n_segments``) would
+    otherwise speak of images the user never passed. ``n_features`` is None
+    for image batches, which leaves errors as they are.
+    """
+    if n_features is None:
+        yield
+        return
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc} (X has {n_features} feature(s) per row, read as images of "
+            f"shape {tuple(images_shape)} because image_shape={tuple(image_shape)}.)"
+        ) from exc
+
+
+def check_image_shape_param(image_shape, caller_name):
+    """Validate an ``image_shape`` parameter; raise scikit-learn-style errors."""
+    if image_shape is None:
+        return
+    message = (
+        f"The 'image_shape' parameter of {caller_name} must be None, (height, "
+        "width) or (height, width, channels) with positive integers (one of "
+        f"height and width may be -1) and channels in {{1, 3}}. Got "
+        f"{image_shape!r} instead."
+    )
+    if not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3):
+        raise ValueError(message)
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+               for v in image_shape):
+        raise ValueError(message)
+    height, width, *rest = image_shape
+    if any(v == 0 or v < -1 for v in (height, width)) or (height == width == -1):
+        raise ValueError(message)
+    if rest and rest[0] not in (1, 3):
+        raise ValueError(message)

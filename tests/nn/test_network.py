@@ -62,6 +62,19 @@ def test_masked_pixels_become_normalised_black():
     assert torch.allclose(x[dropped], black.view(-1).expand(int(dropped.sum()), -1))
 
 
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 7), (3, 3), (5, 2)])
+def test_tiny_and_odd_sized_images_work(height, width):
+    # The built-in CNN pools with ceil_mode, so images smaller than its total
+    # stride (4) keep at least one feature pixel instead of failing.
+    X = torch.rand(2, height, width, 2)
+    X[..., -1] = (torch.arange(width) >= width // 2).float() if width > 1 else 0.0
+    net = P2PNetwork(n_classes=3, in_chans=1)
+    logits, kept, *_ = net(X)
+    assert logits.shape == (2, 3) and torch.isfinite(logits).all()
+    out = net.eval().explain(X, delta=0.9)
+    assert out["masks"].shape == (2, height, width)
+
+
 def test_grayscale_input_works():
     net = P2PNetwork(n_classes=2, in_chans=1)
     logits, *_ = net(_batch(channels=1))
