@@ -148,11 +148,20 @@ class P2PClassifier(NeuralNetClassifier):
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, tau draws and sampling noise.
         With an int, two fits on CPU give identical models.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        The classification loss; P2P adds its sparsity and covariance
+        penalties to it.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimiser of all weights (selector and classifier); its own
+        parameters are set with ``optimizer__<name>``.
     lr : float, default=1e-3
         Adam's learning rate. The paper uses 1e-4 with pretrained backbones;
         the built-in CNN trains from scratch and needs a larger rate.
     max_epochs : int, default=10
+        Number of passes over the training data per call of :meth:`fit`
+        (and of :meth:`partial_fit`).
     batch_size : int, default=64
+        Images per training and inference batch.
     train_split : callable or None, default=None
         skorch's validation split. None, because validating means a
         dynamic-threshold search (up to ``1 / tau_step`` classifier passes per
@@ -160,13 +169,12 @@ class P2PClassifier(NeuralNetClassifier):
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU. A model trained on CUDA
         loads and predicts on a CPU-only machine.
-    verbose : int, default=1
-        0: silent. 1: skorch's table of epochs. 2 or more: also a progress
-        bar over the batches of each epoch and over the superpixel
-        computation.
     **kwargs
-        Every other skorch parameter (``optimizer``, ``callbacks``,
-        ``iterator_train__num_workers``, ``warm_start``, ``verbose``, ...).
+        Every other skorch parameter (``callbacks``,
+        ``iterator_train__num_workers``, ``warm_start``, ...), among them
+        ``verbose`` (default 1): 0 is silent, 1 prints skorch's table of
+        epochs, 2 or more also shows a progress bar over the batches of each
+        epoch and over the superpixel computation.
 
     Attributes
     ----------
@@ -276,6 +284,12 @@ class P2PClassifier(NeuralNetClassifier):
     # hands it a concrete device while get_params/clone keep "auto".
     @property
     def device(self):
+        """The torch device in use: ``device`` with ``"auto"`` resolved.
+
+        ``"auto"`` becomes ``"cuda"`` when CUDA is available and ``"cpu"``
+        otherwise, each time it is read; :meth:`get_params` still returns
+        ``"auto"``.
+        """
         return resolve_device(self.__dict__.get("device", "auto"))
 
     @device.setter
@@ -283,6 +297,22 @@ class P2PClassifier(NeuralNetClassifier):
         self.__dict__["device"] = value
 
     def get_params(self, deep=True, **kwargs):
+        """Get the parameters of this estimator, as scikit-learn defines them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators (e.g.
+            ``superpixels__n_segments``).
+        **kwargs
+            Passed to skorch's ``get_params``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values; ``device`` as it was
+            set (``"auto"`` stays ``"auto"``).
+        """
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__.get("device", "auto")
         return params
@@ -302,6 +332,16 @@ class P2PClassifier(NeuralNetClassifier):
 
     # -- skorch hooks --------------------------------------------------
     def get_default_callbacks(self):
+        """skorch callbacks installed unless overridden (a skorch hook).
+
+        Returns
+        -------
+        callbacks : list of (str, Callback)
+            ``temperature`` (:class:`~sklearn_p2p.callbacks.GumbelTemperatureSchedule`),
+            ``sparsity_warmup`` (:class:`~sklearn_p2p.callbacks.SparsityWarmup`),
+            ``stop_on_nan`` (:class:`~sklearn_p2p.callbacks.StopOnNonFiniteLoss`),
+            ``progress_bar`` with ``verbose >= 2``, then skorch's defaults.
+        """
         callbacks = [
             ("temperature", GumbelTemperatureSchedule()),
             ("sparsity_warmup", self._default_sparsity_warmup()),
@@ -327,6 +367,16 @@ class P2PClassifier(NeuralNetClassifier):
         return SparsityWarmup()
 
     def initialize_module(self):
+        """Build the network from the data and the parameters (a skorch hook).
+
+        The number of classes and of image channels come from the data seen
+        in :meth:`fit`; ``module__<name>`` parameters override the others.
+
+        Returns
+        -------
+        self : P2PClassifier
+            With the new network in ``module_``.
+        """
         kwargs = {
             "n_classes": len(self.classes_),
             "in_chans": self.n_channels_,
@@ -340,6 +390,17 @@ class P2PClassifier(NeuralNetClassifier):
         return self
 
     def check_data(self, X, y):
+        """Check the data handed to skorch (a skorch hook).
+
+        Unlike skorch's, it leaves ``classes_`` as the user's labels.
+
+        Parameters
+        ----------
+        X : ndarray
+            Validated images with their label maps.
+        y : ndarray or None
+            Encoded labels ``0 .. n_classes - 1``.
+        """
         # classes_ come from the user's labels (set in fit); skorch's version
         # would overwrite them with the encoded 0..K-1.
         NeuralNet.check_data(self, X, y)
@@ -348,6 +409,25 @@ class P2PClassifier(NeuralNetClassifier):
         return None if self.threshold == "dynamic" else float(self.threshold)
 
     def infer(self, x, **fit_params):
+        """Forward pass of the network on a batch (a skorch hook).
+
+        In training, the network draws tau (or uses the fixed ``threshold``)
+        at the current ``temperature_``; in evaluation, it searches tau with
+        ``delta`` and ``tau_step``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, H, W, C + 1)
+            A batch of images with their label maps.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        outputs : tuple of Tensor
+            ``(logits, kept_fraction, tau, covariance_norm)``, see
+            :meth:`sklearn_p2p.nn.P2PNetwork.forward`.
+        """
         if self.module_.training:
             kwargs = {"tau": self._fixed_tau(),
                       "temperature": getattr(self, "temperature_", 1.0)}
@@ -357,6 +437,30 @@ class P2PClassifier(NeuralNetClassifier):
         return super().infer(x, **kwargs, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The P2P loss of a batch, Eq. (5) of the paper (a skorch hook).
+
+        Cross-entropy of the classifier on the masked images, plus
+        ``lambda1_`` times the sparsity penalty and ``lambda2`` times the
+        covariance penalty (:func:`~sklearn_p2p.nn.p2p_penalty`). In
+        training, the batch's mean expected kept fraction is recorded in the
+        history as ``kept_fraction``.
+
+        Parameters
+        ----------
+        y_pred : tuple of Tensor
+            The output of :meth:`infer`.
+        y_true : Tensor of shape (B,)
+            Encoded labels.
+        X : object, default=None
+            The batch's input, passed on to skorch.
+        training : bool, default=False
+            Whether the loss is for a training step.
+
+        Returns
+        -------
+        loss : Tensor
+            Scalar loss.
+        """
         logits, kept_fraction, tau, covariance_norm = y_pred
         cross_entropy = super().get_loss(logits, y_true, X=X, training=training)
         sparsity, covariance = p2p_penalty(
@@ -518,7 +622,8 @@ class P2PClassifier(NeuralNetClassifier):
 
         Returns
         -------
-        self
+        self : P2PClassifier
+            The fitted classifier.
         """
         self._check_fit_params(fit_params)
         reset = not self.warm_start or not self.initialized_
@@ -530,7 +635,29 @@ class P2PClassifier(NeuralNetClassifier):
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
-        """Continue training for ``max_epochs`` more epochs without re-initialising."""
+        """Continue training for ``max_epochs`` more epochs without re-initialising.
+
+        The first call on an unfitted classifier initialises it like
+        :meth:`fit`; later calls keep the weights, the superpixel settings
+        and the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`, of the size seen first.
+        y : array-like of shape (n_samples,)
+            Labels, among the classes seen first.
+        classes : array-like of shape (n_classes,), default=None
+            Ignored; the classes are those of the first call (or the
+            ``classes`` parameter of skorch).
+        **fit_params
+            Passed to skorch's ``fit_loop``.
+
+        Returns
+        -------
+        self : P2PClassifier
+            The updated classifier.
+        """
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         self._check_fit_params(fit_params)
         Xp, y_encoded = self._validate_training_data(X, y, reset=not self.initialized_)
@@ -549,7 +676,10 @@ class P2PClassifier(NeuralNetClassifier):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order, predicted from
+            the masked image at each image's threshold (as :meth:`explain`
+            returns it).
         """
         if is_dataset(X):  # skorch's own validation passes its Dataset
             return super().predict_proba(X)
@@ -566,7 +696,8 @@ class P2PClassifier(NeuralNetClassifier):
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, among ``classes_``.
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
@@ -634,10 +765,26 @@ class P2PClassifier(NeuralNetClassifier):
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
             Images as in :meth:`fit`.
         masks : array-like of bool, shape (n_samples, H, W)
+            True (or 1) for the pixels the classifier may see.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
+        ...                     max_epochs=1, verbose=0, random_state=0)
+        >>> clf = clf.fit(data.images, data.target)
+        >>> masks = clf.explain(data.images[:4])
+        >>> np.allclose(clf.predict_proba_masked(data.images[:4], masks),
+        ...             clf.predict_proba(data.images[:4]), atol=1e-5)
+        True
         """
         check_is_fitted(self)
         Xp = self._prepare_images(X, reset=False)

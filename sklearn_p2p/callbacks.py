@@ -27,11 +27,40 @@ class GumbelTemperatureSchedule(Callback):
     constant. High temperatures give soft masks early on, so the selector
     gets useful gradients before the masks become nearly binary.
 
+    :class:`~sklearn_p2p.P2PClassifier` installs it as the callback
+    ``temperature``; its parameters are set through the classifier, e.g.
+    ``callbacks__temperature__anneal_fraction=0.8``.
+
     Parameters
     ----------
     initial_temperature : float, default=1.0
+        Temperature of the first epoch, ``T0``.
     anneal_fraction : float, default=0.5
         Fraction of ``max_epochs`` after which the final temperature holds.
+
+    See Also
+    --------
+    SparsityWarmup : The schedule of the sparsity weight.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.callbacks import GumbelTemperatureSchedule
+    >>> schedule = GumbelTemperatureSchedule(initial_temperature=1.0, anneal_fraction=0.5)
+    >>> [round(schedule.temperature_at(epoch, max_epochs=10, final_temperature=0.5), 3)
+    ...  for epoch in (0, 2, 5, 9)]
+    [1.0, 0.758, 0.5, 0.5]
+
+    Inside :class:`~sklearn_p2p.P2PClassifier`, the temperature of the last
+    epoch is ``temperature_``:
+
+    >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+    >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
+    ...                     callbacks__temperature__initial_temperature=2.0,
+    ...                     max_epochs=1, verbose=0, random_state=0)
+    >>> clf.fit(data.images, data.target).temperature_
+    2.0
     """
 
     def __init__(self, initial_temperature=1.0, anneal_fraction=0.5):
@@ -39,11 +68,37 @@ class GumbelTemperatureSchedule(Callback):
         self.anneal_fraction = anneal_fraction
 
     def temperature_at(self, epoch, max_epochs, final_temperature):
+        """Temperature of a given epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            Epoch index, starting at 0.
+        max_epochs : int
+            Planned number of epochs.
+        final_temperature : float
+            Temperature after annealing (the net's ``final_temperature``).
+
+        Returns
+        -------
+        temperature : float
+            ``T0 * (final_temperature / T0) ** progress``, with the progress
+            ``epoch / (anneal_fraction * max_epochs)`` capped at 1.
+        """
         progress = min(epoch / max(self.anneal_fraction * max_epochs, 1e-12), 1.0)
         ratio = final_temperature / self.initial_temperature
         return self.initial_temperature * ratio**progress
 
     def on_epoch_begin(self, net, **kwargs):
+        """Set ``net.temperature_`` for the epoch that begins.
+
+        Parameters
+        ----------
+        net : P2PClassifier
+            The net being trained; it must have ``final_temperature``.
+        **kwargs
+            Further arguments skorch passes to callbacks; ignored.
+        """
         epoch, max_epochs = _epoch_progress(net)
         net.temperature_ = self.temperature_at(epoch, max_epochs, net.final_temperature)
 
@@ -56,11 +111,40 @@ class SparsityWarmup(Callback):
     sparsity pull at the start keeps the selector from collapsing to the
     empty mask before the classifier has learned anything.
 
+    :class:`~sklearn_p2p.P2PClassifier` installs it as the callback
+    ``sparsity_warmup``: with ``SparsityWarmup()`` (the paper's schedule) for
+    pretrained backbones, and with ``start_factor=0, begin=0.3, end=0.7`` for
+    backbones trained from scratch (see the user guide). Its parameters are
+    set through the classifier, e.g. ``callbacks__sparsity_warmup__end=0.5``.
+
     Parameters
     ----------
     start_factor : float, default=0.01
+        Multiple of ``lambda1`` used before ``begin``.
     begin, end : float, default=0.1, 0.5
-        Fractions of ``max_epochs``.
+        Fractions of ``max_epochs`` at which the ramp starts and ends.
+
+    See Also
+    --------
+    GumbelTemperatureSchedule : The schedule of the sampling temperature.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.callbacks import SparsityWarmup
+    >>> warmup = SparsityWarmup(start_factor=0.0, begin=0.3, end=0.7)
+    >>> [warmup.factor_at(epoch, max_epochs=10) for epoch in (0, 3, 5, 7, 9)]
+    [0.0, 0.0, 0.5, 1.0, 1.0]
+
+    The current weight is ``lambda1_`` on the classifier; from scratch it is
+    still 0 after one epoch:
+
+    >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+    >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
+    ...                     max_epochs=1, verbose=0, random_state=0)
+    >>> clf.fit(data.images, data.target).lambda1_
+    0.0
     """
 
     def __init__(self, start_factor=0.01, begin=0.1, end=0.5):
@@ -69,6 +153,21 @@ class SparsityWarmup(Callback):
         self.end = end
 
     def factor_at(self, epoch, max_epochs):
+        """Multiple of ``lambda1`` used in a given epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            Epoch index, starting at 0.
+        max_epochs : int
+            Planned number of epochs.
+
+        Returns
+        -------
+        factor : float
+            ``start_factor`` before ``begin * max_epochs``, 1 from
+            ``end * max_epochs`` on, linear in between.
+        """
         begin, end = self.begin * max_epochs, self.end * max_epochs
         if epoch >= end:
             return 1.0
@@ -77,6 +176,15 @@ class SparsityWarmup(Callback):
         return self.start_factor + (1.0 - self.start_factor) * (epoch - begin) / (end - begin)
 
     def on_epoch_begin(self, net, **kwargs):
+        """Set ``net.lambda1_`` for the epoch that begins.
+
+        Parameters
+        ----------
+        net : P2PClassifier
+            The net being trained; it must have ``lambda1``.
+        **kwargs
+            Further arguments skorch passes to callbacks; ignored.
+        """
         epoch, max_epochs = _epoch_progress(net)
         net.lambda1_ = net.lambda1 * self.factor_at(epoch, max_epochs)
 
@@ -87,9 +195,47 @@ class StopOnNonFiniteLoss(Callback):
     Once a loss is not finite, the next optimiser step writes NaN into the
     weights and every later prediction is garbage; stopping at the batch that
     caused it says when it happened and what to try.
+
+    :class:`~sklearn_p2p.P2PClassifier` installs it as the callback
+    ``stop_on_nan``; ``callbacks__stop_on_nan=None`` removes it.
+
+    Examples
+    --------
+    The callback sees every training batch's loss:
+
+    >>> from types import SimpleNamespace
+    >>> import torch
+    >>> from sklearn_p2p.callbacks import StopOnNonFiniteLoss
+    >>> net = SimpleNamespace(history=[{"batches": [{}, {}]}])  # epoch 1, batch 2
+    >>> StopOnNonFiniteLoss().on_batch_end(net, training=True, loss=torch.tensor(0.7))
+    >>> StopOnNonFiniteLoss().on_batch_end(net, training=True,
+    ...                                    loss=torch.tensor(float("nan")))
+    Traceback (most recent call last):
+        ...
+    FloatingPointError: The training loss became nan at epoch 1, batch 2; ...
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        """Raise if the loss of a training batch is NaN or infinite.
+
+        Parameters
+        ----------
+        net : NeuralNet
+            The net being trained.
+        batch : object, default=None
+            The batch; ignored.
+        training : bool, default=None
+            Whether the batch was a training batch; others are not checked.
+        loss : Tensor or float, default=None
+            The batch's loss.
+        **kwargs
+            Further arguments skorch passes to callbacks; ignored.
+
+        Raises
+        ------
+        FloatingPointError
+            When ``loss`` is not finite, naming the epoch and batch.
+        """
         if not training or loss is None:
             return
         value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)

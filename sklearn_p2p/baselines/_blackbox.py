@@ -21,6 +21,8 @@ class BlackboxClassifier(P2PClassifier):
     Parameters
     ----------
     module : torch module class, default=BlackboxNetwork
+        The network: :class:`~sklearn_p2p.nn.BlackboxNetwork`, the classifier
+        backbone with a fixed pixel mask.
     kept_fraction : float in (0, 1] or None, default=None
         None: the classifier sees full images (*Blackbox*). A float: the
         classifier always sees that fraction of the pixels, evenly spaced
@@ -52,6 +54,17 @@ class BlackboxClassifier(P2PClassifier):
         self.kept_fraction = kept_fraction
 
     def initialize_module(self):
+        """Build the network from the data and the parameters (a skorch hook).
+
+        Only the classifier-related parameters are used (``classifier``,
+        ``pretrained``, or its ``"classifier"`` entry, and
+        ``kept_fraction``); ``module__<name>`` parameters override them.
+
+        Returns
+        -------
+        self : BlackboxClassifier
+            With the new network in ``module_``.
+        """
         pretrained = self.pretrained
         if isinstance(pretrained, dict):
             pretrained = pretrained.get("classifier", False)

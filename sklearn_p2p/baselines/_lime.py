@@ -18,12 +18,30 @@ def top_regions_mask(segments, scores, kept_fraction):
     Parameters
     ----------
     segments : ndarray of int, shape (H, W)
+        Label map with ids ``0 .. n_regions - 1``.
     scores : ndarray of shape (n_regions,)
+        Score of every region; higher is kept first.
     kept_fraction : float in [0, 1]
+        Share of the pixels to cover.
 
     Returns
     -------
-    ndarray of bool, shape (H, W)
+    mask : ndarray of bool, shape (H, W)
+        True on the pixels of the regions taken.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.baselines import top_regions_mask
+    >>> segments = np.array([[0, 0, 1, 1],
+    ...                      [0, 0, 1, 1],
+    ...                      [2, 2, 3, 3],
+    ...                      [2, 2, 3, 3]])
+    >>> top_regions_mask(segments, np.array([0.1, 0.9, 0.5, 0.2]), 0.5).astype(int)
+    array([[0, 0, 1, 1],
+           [0, 0, 1, 1],
+           [1, 1, 0, 0],
+           [1, 1, 0, 0]])
     """
     if kept_fraction <= 0:
         return np.zeros(segments.shape, dtype=bool)
@@ -46,7 +64,8 @@ class LimeBaseline:
 
     Implements the explanation protocol of :mod:`sklearn_p2p.metrics`:
     ``explain(X, delta=None, return_details=False)`` and
-    ``predict_proba_masked(X, masks)``.
+    ``predict_proba_masked(X, masks)``. Requires the ``lime`` package
+    (``pip install lime``).
 
     Parameters
     ----------
@@ -58,8 +77,21 @@ class LimeBaseline:
     num_samples : int, default=300
         Perturbations per image.
     random_state : int, RandomState instance or None, default=None
+        Seeds LIME's perturbations; an int makes the masks reproducible.
 
-    Requires the ``lime`` package (``pip install lime``).
+    Examples
+    --------
+    >>> from sklearn_p2p import SuperpixelTransformer
+    >>> from sklearn_p2p.baselines import BlackboxClassifier, LimeBaseline
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+    >>> blackbox = BlackboxClassifier(superpixels=SuperpixelTransformer(n_segments=8),
+    ...                               max_epochs=1, verbose=0, random_state=0)
+    >>> blackbox = blackbox.fit(data.images, data.target)
+    >>> lime = LimeBaseline(blackbox, kept_fraction=0.25, num_samples=20, random_state=0)
+    >>> masks = lime.explain(data.images[:2])
+    >>> masks.shape, bool((masks.mean(axis=(1, 2)) >= 0.25).all())
+    ((2, 16, 16), True)
     """
 
     def __init__(self, estimator, *, kept_fraction=0.25, num_samples=300, random_state=None):
@@ -69,14 +101,39 @@ class LimeBaseline:
         self.random_state = random_state
 
     def predict_proba_masked(self, X, masks):
+        """Class probabilities of the estimator on ``X`` under given masks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images, as the estimator takes them.
+        masks : array-like of bool, shape (n_samples, H, W)
+            True for the pixels to keep; the others are set to black.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``estimator.predict_proba_masked(X, masks)``.
+        """
         return self.estimator.predict_proba_masked(X, masks)
 
     def explain(self, X, delta=None, return_details=False):
         """LIME masks at ``kept_fraction``; ``delta`` is accepted and ignored.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images, as the estimator takes them.
+        delta : float, default=None
+            Ignored; present for the explanation protocol.
+        return_details : bool, default=False
+            Return a Bunch with everything behind the masks.
+
         Returns
         -------
         masks : ndarray of bool, shape (n_samples, H, W)
+            The top LIME regions of each image, covering at least its
+            ``kept_fraction`` of the pixels.
         details : Bunch
             With ``return_details=True``: ``masks``, ``segments``,
             ``region_probs`` (LIME weights rescaled to [0, 1], same order),

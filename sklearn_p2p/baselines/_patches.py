@@ -28,7 +28,9 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_channels_ : int
+        Number of image channels seen in :meth:`fit`.
     image_shape_ : tuple of int
+        ``(height, width)`` of the images seen in :meth:`fit`.
 
     Examples
     --------
@@ -49,6 +51,20 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
+        """Validate the images and record their format.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images, uint8 in [0, 255] or float in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : PatchGridTransformer
+            The fitted transformer.
+        """
         images = check_images(X)
         self.n_channels_ = images.shape[-1]
         self.image_shape_ = images.shape[1:3]
@@ -57,9 +73,16 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Images in [0, 1] plus the patch label map as last channel.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images, uint8 in [0, 255] or float in [0, 1].
+
         Returns
         -------
-        ndarray of float32, shape (n_samples, H, W, C + 1)
+        Xt : ndarray of float32, shape (n_samples, H, W, C + 1)
+            The images scaled to [0, 1], followed by the patch ids, numbered
+            row by row; the same for every image.
         """
         check_is_fitted(self)
         images = check_images(X)

@@ -358,7 +358,22 @@ def fidelity_curve(
 def insertion_auc(estimator, X, *, fractions=None, delta=None, details=None):
     """Area under the insertion fidelity curve (higher is better).
 
-    See :func:`fidelity_curve` for the definition and the parameters.
+    See :func:`fidelity_curve` for the definition.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one, or
+        any estimator with ``explain`` and ``predict_proba_masked``.
+    X : array-like of shape (n_images, ...)
+        Images, as ``estimator.predict`` takes them.
+    fractions : array-like of shape (n_fractions,), default=None
+        Strictly increasing values in [0, 1], at least 2. None means
+        ``np.linspace(0, 1, 21)``.
+    delta : float in (0, 1], default=None
+        Certainty passed to ``explain``; None uses the estimator's own.
+    details : Bunch, default=None
+        A precomputed ``explain(X, return_details=True)``; None computes it.
 
     Returns
     -------
@@ -386,7 +401,22 @@ def insertion_auc(estimator, X, *, fractions=None, delta=None, details=None):
 def deletion_auc(estimator, X, *, fractions=None, delta=None, details=None):
     """Area under the deletion fidelity curve (lower is better).
 
-    See :func:`fidelity_curve` for the definition and the parameters.
+    See :func:`fidelity_curve` for the definition.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one, or
+        any estimator with ``explain`` and ``predict_proba_masked``.
+    X : array-like of shape (n_images, ...)
+        Images, as ``estimator.predict`` takes them.
+    fractions : array-like of shape (n_fractions,), default=None
+        Strictly increasing values in [0, 1], at least 2. None means
+        ``np.linspace(0, 1, 21)``.
+    delta : float in (0, 1], default=None
+        Certainty passed to ``explain``; None uses the estimator's own.
+    details : Bunch, default=None
+        A precomputed ``explain(X, return_details=True)``; None computes it.
 
     Returns
     -------

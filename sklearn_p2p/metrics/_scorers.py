@@ -21,6 +21,43 @@ class _ExplanationScorer:
     the explanation to its score function. It is a consumer in scikit-learn's
     metadata routing: with ``requires_masks`` it requests ``masks`` for
     ``score``, so meta-estimators slice the ground-truth masks along with ``X``.
+
+    The ready-made scorers are instances: ``localization_scorer``
+    (:func:`localization_score`, requests ``masks``), ``insertion_auc_scorer``
+    (:func:`insertion_auc`), ``deletion_auc_scorer`` (``-deletion_auc``) and
+    ``kept_fraction_scorer`` (``-kept_fraction_score``). Each returns a
+    float, greater is better.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from sklearn.model_selection import cross_validate
+    >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> from sklearn_p2p.metrics import kept_fraction_scorer, localization_scorer
+    >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+    >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
+    ...                     max_epochs=1, verbose=0, random_state=0)
+    >>> clf = clf.fit(data.images, data.target)
+
+    Called directly, a scorer takes the masks as a keyword argument:
+
+    >>> score = localization_scorer(clf, data.images, data.target, masks=data.masks)
+    >>> 0.0 <= score <= 1.0
+    True
+    >>> -1.0 <= kept_fraction_scorer(clf, data.images, data.target) <= 0.0
+    True
+
+    In model selection, metadata routing slices the masks along with ``X``:
+
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     scores = cross_validate(
+    ...         clf, data.images, data.target, cv=2,
+    ...         scoring={"localization": localization_scorer,
+    ...                  "kept_fraction": kept_fraction_scorer},
+    ...         params={"masks": data.masks})
+    >>> scores["test_localization"].shape
+    (2,)
     """
 
     def __init__(self, score_func, sign, delta, kwargs, requires_masks):

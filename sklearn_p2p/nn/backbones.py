@@ -40,6 +40,21 @@ class TinyFeatureExtractor(nn.Module):
     maps from high to low resolution and ``channels`` lists their widths.
     Made for small images (16 to 64 pixels): full-resolution first stage,
     max-pooling between stages.
+
+    Parameters
+    ----------
+    in_chans : int, default=3
+        Input channels.
+    widths : tuple of int, default=(32, 64, 64)
+        Channels of the three stages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import TinyFeatureExtractor
+    >>> features = TinyFeatureExtractor(in_chans=3)(torch.rand(2, 3, 32, 32))
+    >>> [tuple(f.shape) for f in features]
+    [(2, 32, 32, 32), (2, 64, 16, 16), (2, 64, 8, 8)]
     """
 
     def __init__(self, in_chans=3, widths=(32, 64, 64)):
@@ -53,6 +68,19 @@ class TinyFeatureExtractor(nn.Module):
         ])
 
     def forward(self, x):
+        """Feature maps of every stage.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, in_chans, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        features : list of Tensor
+            Three maps of shapes ``(B, widths[i], H / 2**i, W / 2**i)``
+            (rounded up), highest resolution first.
+        """
         features = []
         for stage in self.stages:
             x = stage(x)
@@ -65,6 +93,22 @@ class TinyCNN(nn.Module):
 
     Global max pooling makes the prediction depend on whether a pattern
     occurs anywhere, which suits objects at random positions.
+
+    Parameters
+    ----------
+    num_classes : int
+        Number of output logits.
+    in_chans : int, default=3
+        Input channels.
+    widths : tuple of int, default=(32, 64, 64)
+        Channels of the three stages of the feature extractor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import TinyCNN
+    >>> TinyCNN(num_classes=5, in_chans=1)(torch.rand(2, 1, 24, 24)).shape
+    torch.Size([2, 5])
     """
 
     def __init__(self, num_classes, in_chans=3, widths=(32, 64, 64)):
@@ -73,6 +117,18 @@ class TinyCNN(nn.Module):
         self.head = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x):
+        """Class logits of a batch of images.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, in_chans, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        logits : Tensor of shape (B, num_classes)
+            Linear head on the global maximum of the deepest feature map.
+        """
         deepest = self.features(x)[-1]
         return self.head(deepest.amax(dim=(2, 3)))
 
@@ -124,12 +180,31 @@ def _load_builtin_weights(module, pretrained, name):
 def create_feature_extractor(name, *, in_chans=3, pretrained=False):
     """Backbone returning ``(high_res_features, low_res_features)`` maps.
 
+    Parameters
+    ----------
+    name : str
+        ``"tiny_cnn"`` (:class:`TinyFeatureExtractor`) or a timm model name,
+        created with ``features_only=True``.
+    in_chans : int, default=3
+        Input channels.
+    pretrained : bool or path, default=False
+        ``False``: random initialisation. ``True``: timm's pretrained weights
+        (downloaded unless cached; not available for ``"tiny_cnn"``). A path:
+        a local weights file (a state dict of the module for ``"tiny_cnn"``).
+
     Returns
     -------
     module : nn.Module
         ``module(x)`` returns a list of feature maps, highest resolution first.
     channels : tuple of int
         Widths of the first (high-resolution) and last (low-resolution) map.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.nn import create_feature_extractor
+    >>> module, channels = create_feature_extractor("tiny_cnn", in_chans=1)
+    >>> channels
+    (32, 64)
     """
     if name == "tiny_cnn":
         module = _load_builtin_weights(TinyFeatureExtractor(in_chans), pretrained, name)
@@ -144,7 +219,36 @@ def create_feature_extractor(name, *, in_chans=3, pretrained=False):
 
 
 def create_classifier(name, *, num_classes, in_chans=3, pretrained=False):
-    """Image classifier producing ``num_classes`` logits."""
+    """Image classifier producing ``num_classes`` logits.
+
+    Parameters
+    ----------
+    name : str
+        ``"tiny_cnn"`` (:class:`TinyCNN`) or a timm model name.
+    num_classes : int
+        Number of output logits.
+    in_chans : int, default=3
+        Input channels.
+    pretrained : bool or path, default=False
+        ``False``: random initialisation. ``True``: timm's pretrained weights
+        (downloaded unless cached; not available for ``"tiny_cnn"``). A path:
+        a local weights file; timm adapts the first convolution and replaces
+        the classification head as needed, and for ``"tiny_cnn"`` the file
+        holds the weights of the feature extractor only.
+
+    Returns
+    -------
+    module : nn.Module
+        Maps ``(B, in_chans, H, W)`` images to ``(B, num_classes)`` logits.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import create_classifier
+    >>> classifier = create_classifier("tiny_cnn", num_classes=3, in_chans=3)
+    >>> classifier(torch.rand(1, 3, 16, 16)).shape
+    torch.Size([1, 3])
+    """
     if name == "tiny_cnn":
         module = TinyCNN(num_classes, in_chans)
         if pretrained not in (False, None):

@@ -32,6 +32,32 @@ def evenly_spaced_mask(height, width, fraction, device=None):
 
     Thresholding a tiled 8x8 Bayer matrix spreads the kept pixels as evenly
     as possible in both directions, at any density (no stripes).
+
+    Parameters
+    ----------
+    height, width : int
+        Size of the mask.
+    fraction : float in [0, 1]
+        Share of the pixels to keep, in steps of 1/64 per 8x8 tile.
+    device : torch.device or str, default=None
+        Device of the returned tensor.
+
+    Returns
+    -------
+    mask : BoolTensor of shape (height, width)
+        True for kept pixels.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.nn import evenly_spaced_mask
+    >>> mask = evenly_spaced_mask(4, 4, 0.25)
+    >>> mask.int()
+    tensor([[1, 0, 1, 0],
+            [0, 0, 0, 0],
+            [1, 0, 1, 0],
+            [0, 0, 0, 0]], dtype=torch.int32)
+    >>> float(evenly_spaced_mask(16, 16, 0.25).float().mean())
+    0.25
     """
     bayer = _bayer_matrix(3).to(device)
     thresholds = (bayer.float() + 0.5) / bayer.numel()
@@ -44,11 +70,28 @@ class BlackboxNetwork(MaskedClassifier):
 
     Parameters
     ----------
-    n_classes, in_chans, classifier, pretrained
+    n_classes : int
+        Number of classes.
+    in_chans : int, default=3
+        Image channels C (1 or 3).
+    classifier : str, default="tiny_cnn"
+        ``"tiny_cnn"`` or a timm model name.
+    pretrained : bool or path, default=False
         As for :class:`~sklearn_p2p.nn.MaskedClassifier`.
-    kept_fraction : float in (0, 1] or None
+    kept_fraction : float in (0, 1] or None, default=None
         None: full images (*Blackbox*). A float: the classifier always sees
-        that fraction of evenly spaced pixels (*Blackbox Pixel*).
+        that fraction of evenly spaced pixels (*Blackbox Pixel*, see
+        :func:`evenly_spaced_mask`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import BlackboxNetwork
+    >>> net = BlackboxNetwork(n_classes=3, kept_fraction=0.25).eval()
+    >>> X = torch.cat([torch.rand(2, 16, 16, 3), torch.zeros(2, 16, 16, 1)], dim=-1)
+    >>> out = net.explain(X)
+    >>> out["logits"].shape, out["kept_fraction"]
+    (torch.Size([2, 3]), tensor([0.2500, 0.2500]))
     """
 
     def __init__(self, n_classes, in_chans=3, classifier="tiny_cnn", pretrained=False,
@@ -70,14 +113,49 @@ class BlackboxNetwork(MaskedClassifier):
         return segments, mask, self.classify_pixels(self.normalize(image), mask)
 
     def forward(self, X, tau=None, delta=None, temperature=None, tau_step=None):
-        """Same outputs as P2PNetwork; tau = 1 so P2P's penalties vanish."""
+        """Same outputs as P2PNetwork; tau = 1 so P2P's penalties vanish.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the superpixel label map.
+        tau, delta, temperature, tau_step : object, default=None
+            Accepted for compatibility with :class:`P2PNetwork` and ignored.
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+            Classifier output on the (masked) images.
+        kept_fraction : Tensor of shape (B,)
+            Fraction of pixels the classifier sees.
+        tau : Tensor of shape (B,)
+            Ones.
+        covariance_norm : Tensor of shape (B,)
+            Zeros.
+        """
         _, mask, logits = self._masked_logits(X)
         ones = torch.ones(len(logits), device=logits.device)
         return logits, mask.flatten(1).float().mean(dim=1), ones, torch.zeros_like(ones)
 
     @torch.no_grad()
     def explain(self, X, tau=None, delta=None, tau_step=None):
-        """P2PNetwork-style details: every region scored by its kept share."""
+        """P2PNetwork-style details: every region scored by its kept share.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the superpixel label map.
+        tau, delta, tau_step : object, default=None
+            Accepted for compatibility with :class:`P2PNetwork` and ignored.
+
+        Returns
+        -------
+        out : dict of Tensor
+            The keys of :meth:`P2PNetwork.explain`: ``masks`` is the fixed
+            pixel mask (all True for *Blackbox*), ``region_probs`` the share
+            of each region's pixels that the mask keeps, ``tau`` ones and
+            ``embeddings`` empty (K = 0).
+        """
         segments, mask, logits = self._masked_logits(X)
         n_regions_per_image = count_regions(segments)
         n_regions = int(n_regions_per_image.max())

@@ -13,7 +13,29 @@ __all__ = ["MaskedClassifier", "split_input"]
 
 
 def split_input(X):
-    """Split ``(B, H, W, C + 1)`` input into a ``(B, C, H, W)`` image and labels."""
+    """Split ``(B, H, W, C + 1)`` input into a ``(B, C, H, W)`` image and labels.
+
+    Parameters
+    ----------
+    X : Tensor of shape (B, H, W, C + 1)
+        Channel-last images followed by the superpixel label map, as
+        :class:`~sklearn_p2p.SuperpixelTransformer` produces them.
+
+    Returns
+    -------
+    image : Tensor of shape (B, C, H, W)
+        The images, channel first (a view of ``X``).
+    segments : LongTensor of shape (B, H, W)
+        The label maps, rounded to integers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import split_input
+    >>> image, segments = split_input(torch.zeros(2, 8, 8, 4))
+    >>> image.shape, segments.dtype
+    (torch.Size([2, 3, 8, 8]), torch.int64)
+    """
     return X[..., :-1].permute(0, 3, 1, 2), X[..., -1].round().long()
 
 
@@ -26,10 +48,26 @@ class MaskedClassifier(nn.Module):
     Parameters
     ----------
     n_classes : int
-    in_chans : int
-    classifier : str
+        Number of classes (logits) of the classifier.
+    in_chans : int, default=3
+        Image channels C (1 or 3).
+    classifier : str, default="tiny_cnn"
         ``"tiny_cnn"`` or a timm model name.
-    pretrained : bool or path
+    pretrained : bool or path, default=False
+        ``False``: random initialisation; ``True``: timm's pretrained
+        weights; a path: a local weights file (see
+        :func:`create_classifier`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import MaskedClassifier
+    >>> model = MaskedClassifier(n_classes=4, in_chans=3)
+    >>> X = torch.rand(2, 16, 16, 4)  # images and (ignored) label maps
+    >>> keep_left_half = torch.zeros(2, 16, 16)
+    >>> keep_left_half[:, :, :8] = 1
+    >>> model.classify_masked(X, keep_left_half).shape
+    torch.Size([2, 4])
     """
 
     def __init__(self, n_classes, in_chans=3, classifier="tiny_cnn", pretrained=False):
@@ -43,10 +81,37 @@ class MaskedClassifier(nn.Module):
         self.n_classes = n_classes
 
     def normalize(self, image):
+        """Normalise a ``(B, C, H, W)`` image in [0, 1] as the backbone expects.
+
+        Parameters
+        ----------
+        image : Tensor of shape (B, C, H, W)
+            Values in [0, 1].
+
+        Returns
+        -------
+        normalized : Tensor of shape (B, C, H, W)
+            ``(image - mean) / std`` with the backbone's per-channel
+            constants.
+        """
         return (image - self.mean) / self.std
 
     def classify_pixels(self, image, pixel_mask):
-        """Logits on a normalised ``(B, C, H, W)`` image under a ``(B, H, W)`` mask."""
+        """Logits on a normalised ``(B, C, H, W)`` image under a ``(B, H, W)`` mask.
+
+        Parameters
+        ----------
+        image : Tensor of shape (B, C, H, W)
+            Normalised images (see :meth:`normalize`).
+        pixel_mask : Tensor of shape (B, H, W)
+            Values in [0, 1]: 1 keeps a pixel, 0 replaces it with black, and
+            values in between blend the two (the relaxed masks of training).
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+            The classifier's output on ``m * x + (1 - m) * black``.
+        """
         pixel_mask = pixel_mask.unsqueeze(1).to(image.dtype)
         black = (0.0 - self.mean) / self.std
         return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
@@ -61,8 +126,14 @@ class MaskedClassifier(nn.Module):
         Parameters
         ----------
         X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the label map (which is ignored).
         pixel_masks : Tensor of shape (B, H, W)
             1 (or True) where the pixel is kept.
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+            Classifier logits, computed without gradients.
         """
         image, _ = split_input(X)
         return self.classify_pixels(self.normalize(image), pixel_masks)

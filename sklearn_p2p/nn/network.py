@@ -27,26 +27,43 @@ class P2PNetwork(MaskedClassifier):
     Parameters
     ----------
     n_classes : int
-    in_chans : int
+        Number of classes.
+    in_chans : int, default=3
         Image channels C (1 or 3).
-    selector, classifier : str
+    selector, classifier : str, default="tiny_cnn"
         Backbone names (``"tiny_cnn"`` or any timm model name).
-    pretrained : bool, path or dict
+    pretrained : bool, path or dict, default=False
         ``False``, ``True`` (timm's weights), a weights file for every
         backbone, or ``{"selector": ..., "classifier": ...}``.
-    n_embedding_dims : int
+    n_embedding_dims : int, default=3
         K, the rank of the region covariance ``Sigma = E E^T``.
-    tau_min : float
+    tau_min : float, default=0.05
         Lower end of the training distribution ``tau ~ U[tau_min, 1]``.
-    jitter : float
+    jitter : float, default=1e-4
         Diagonal added to ``Sigma`` so the distribution stays proper.
-    initial_keep_logit : float
+    initial_keep_logit : float, default=2.0
         Initial bias of the selection logit. Positive values start training
         with most regions kept (sigmoid(2) = 0.88), so the classifier first
         learns from nearly full images and the sparsity penalty then removes
         what it does not need; starting at 0.5 with a randomly initialised
         classifier lets the penalty empty the masks before the classifier
         can say which regions matter.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import P2PNetwork
+    >>> _ = torch.manual_seed(0)
+    >>> net = P2PNetwork(n_classes=3, in_chans=3)
+    >>> image = torch.rand(2, 16, 16, 3)
+    >>> segments = (torch.arange(16) // 4).repeat(16, 1)  # 4 vertical stripes
+    >>> X = torch.cat([image, segments.expand(2, 16, 16)[..., None].float()], dim=-1)
+    >>> logits, kept_fraction, tau, covariance_norm = net(X)  # training mode
+    >>> logits.shape, tau.shape
+    (torch.Size([2, 3]), torch.Size([2]))
+    >>> out = net.eval().explain(X, delta=0.9)
+    >>> out["masks"].shape, out["region_probs"].shape
+    (torch.Size([2, 16, 16]), torch.Size([2, 4]))
     """
 
     def __init__(
@@ -99,9 +116,29 @@ class P2PNetwork(MaskedClassifier):
     def forward(self, X, tau=None, delta=0.99, temperature=1.0, tau_step=0.05):
         """Training: sampled mask; evaluation: hard mask at a fixed or searched tau.
 
+        In training mode tau is drawn per image from ``U[tau_min, 1]``
+        (unless given), region logits are sampled from ``N(mu, E E^T)`` and
+        relaxed into a soft mask at ``temperature``. In evaluation mode this
+        is :meth:`explain`.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the superpixel label map.
+        tau : float, default=None
+            Fixed threshold for every image; None draws (training) or
+            searches (evaluation) it per image.
+        delta : float, default=0.99
+            Certainty of the search (evaluation only).
+        temperature : float, default=1.0
+            Relaxed-Bernoulli temperature (training only).
+        tau_step : float, default=0.05
+            Step of the tau grid of the search (evaluation only).
+
         Returns
         -------
         logits : Tensor (B, n_classes)
+            Classifier output on the masked images.
         kept_fraction : Tensor (B,)
             Expected kept fraction of pixels.
         tau : Tensor (B,)
@@ -142,6 +179,17 @@ class P2PNetwork(MaskedClassifier):
         With ``tau=None`` each image gets the smallest tau on the grid
         ``tau_step, 2 tau_step, ..., 1`` whose prediction reaches certainty
         ``delta`` (paper Eq. 4); otherwise every image uses ``tau``.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the superpixel label map.
+        tau : float, default=None
+            Fixed threshold for every image; None searches it per image.
+        delta : float, default=0.99
+            Certainty the prediction must reach, ``max_c p(c | x_m) >= delta``.
+        tau_step : float, default=0.05
+            Step of the tau grid.
 
         Returns
         -------

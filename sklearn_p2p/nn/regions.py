@@ -12,12 +12,52 @@ __all__ = ["count_regions", "region_sizes", "region_mean", "regions_to_pixels"]
 
 
 def count_regions(segments):
-    """Number of regions per image, ``(B,)`` long tensor (ids are contiguous)."""
+    """Number of regions per image (the ids of each label map are contiguous).
+
+    Parameters
+    ----------
+    segments : LongTensor of shape (B, H, W)
+        Label maps with ids ``0 .. D_b - 1`` per image.
+
+    Returns
+    -------
+    n_regions : LongTensor of shape (B,)
+        ``D_b``, the largest id of each image plus one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import count_regions
+    >>> segments = torch.tensor([[[0, 1], [1, 1]], [[0, 1], [2, 3]]])
+    >>> count_regions(segments)
+    tensor([2, 4])
+    """
     return segments.flatten(1).amax(dim=1) + 1
 
 
 def region_sizes(segments, n_regions):
-    """Pixel count of every region, ``(B, n_regions)`` float tensor."""
+    """Pixel count of every region.
+
+    Parameters
+    ----------
+    segments : LongTensor of shape (B, H, W)
+        Label maps with contiguous ids per image.
+    n_regions : int
+        Padded region count, at least ``segments.max() + 1``.
+
+    Returns
+    -------
+    sizes : Tensor of shape (B, n_regions)
+        Number of pixels of each region, as floats; 0 for padded regions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import region_sizes
+    >>> segments = torch.tensor([[[0, 1], [1, 1]]])
+    >>> region_sizes(segments, n_regions=3)
+    tensor([[1., 3., 0.]])
+    """
     flat = segments.flatten(1)
     sizes = torch.zeros(flat.shape[0], n_regions, device=segments.device)
     return sizes.scatter_add_(1, flat, torch.ones_like(flat, dtype=sizes.dtype))
@@ -26,17 +66,34 @@ def region_sizes(segments, n_regions):
 def region_mean(values, segments, n_regions):
     """Average per-pixel ``values`` over each region (scatter-mean).
 
+    This is how P2P turns the selector's per-pixel outputs into the region
+    parameters ``mu_j`` and ``E_j``: each is the mean over the pixels of
+    region ``R_j``.
+
     Parameters
     ----------
     values : Tensor of shape (B, C, H, W)
+        Per-pixel values, channel first.
     segments : LongTensor of shape (B, H, W)
+        Label maps with contiguous ids per image.
     n_regions : int
         Padded region count, at least ``segments.max() + 1``.
 
     Returns
     -------
-    Tensor of shape (B, n_regions, C)
-        Zero for padded (empty) regions.
+    means : Tensor of shape (B, n_regions, C)
+        Mean of every channel over every region; zero for padded (empty)
+        regions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import region_mean
+    >>> values = torch.tensor([[[[1.0, 2.0], [4.0, 6.0]]]])  # (1, 1, 2, 2)
+    >>> segments = torch.tensor([[[0, 1], [1, 1]]])
+    >>> region_mean(values, segments, n_regions=2)
+    tensor([[[1.],
+             [4.]]])
     """
     batch, channels = values.shape[:2]
     flat_values = values.flatten(2)
@@ -53,13 +110,24 @@ def regions_to_pixels(region_values, segments):
     Parameters
     ----------
     region_values : Tensor of shape (B, n_regions)
+        One value per region, e.g. a region mask.
     segments : LongTensor of shape (B, H, W)
+        Label maps with contiguous ids per image.
 
     Returns
     -------
-    Tensor of shape (B, H, W)
-        Constant on every region, so a thresholded result is always a union
-        of whole superpixels.
+    pixel_values : Tensor of shape (B, H, W)
+        Each pixel's region value. Constant on every region, so a thresholded
+        result is always a union of whole superpixels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import regions_to_pixels
+    >>> segments = torch.tensor([[[0, 1], [1, 2]]])
+    >>> regions_to_pixels(torch.tensor([[1.0, 0.0, 1.0]]), segments)
+    tensor([[[1., 0.],
+             [0., 1.]]])
     """
     pixels = torch.gather(region_values, 1, segments.flatten(1))
     return pixels.view(segments.shape)

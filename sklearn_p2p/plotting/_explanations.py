@@ -4,59 +4,77 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_explanations"]
+from ._base import (
+    _PANEL_HEIGHT,
+    _PANEL_WIDTH,
+    _as_rgb_float,
+    _boundary_scale,
+    _check_axes,
+    _check_label_maps,
+    _check_matplotlib,
+    _check_n_images,
+    _check_per_image,
+    _check_segments,
+    _display_images,
+    _explain,
+    _explanation_title,
+    _extent,
+    _image_rows,
+    _n_samples,
+    _require,
+    _resolve_estimator,
+    _take_first,
+    _upsample,
+)
 
-# Minimum side, in pixels, of the image on which superpixel boundaries are
-# drawn: smaller images are upsampled to about this size first.
-_BOUNDARY_PANEL_PIXELS = 128
+__all__ = ["ExplanationDisplay", "plot_explanations"]
 
-
-def _upsample(arr, scale):
-    """Nearest-neighbour upsampling of the two leading axes by ``scale``."""
-    if scale == 1:
-        return arr
-    return np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
-
-
-def _as_rgb_float(images):
-    """Validate a batch of images and return it as float RGB in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(
-            "images must have shape (n, H, W), (n, H, W, 1) or (n, H, W, 3); "
-            f"got shape {images.shape}."
-        )
-    if images.dtype == np.uint8:
-        images = images.astype(np.float64) / 255.0
-    elif np.issubdtype(images.dtype, np.floating) or images.dtype == bool:
-        images = images.astype(np.float64)
-        if not np.all(np.isfinite(images)):
-            raise ValueError("images contain NaN or infinite values.")
-        if images.size and (images.min() < 0.0 or images.max() > 1.0):
-            raise ValueError(
-                "float images must have values in [0, 1]; got values in "
-                f"[{images.min():g}, {images.max():g}]. Divide uint8-range "
-                "data by 255 or pass it as uint8."
-            )
-    else:
-        raise ValueError(
-            f"images must be uint8 or float in [0, 1]; got dtype {images.dtype}."
-        )
-    if images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    return images
+def _check_explanation_inputs(images, masks, segments):
+    """Validated float RGB images, boolean masks and integer segments (or None)."""
+    rgb = _as_rgb_float(images)
+    n, h, w = rgb.shape[:3]
+    if n == 0:
+        raise ValueError("images must contain at least one image.")
+    masks = _check_label_maps(masks, "masks", (n, h, w)).astype(bool)
+    if segments is not None:
+        segments = _check_segments(segments, (n, h, w))
+    return rgb, masks, segments
 
 
-def _check_label_maps(arr, name, shape):
-    arr = np.asarray(arr)
-    if arr.shape != shape:
-        raise ValueError(
-            f"{name} must have shape (n_images, H, W) = {shape} to match "
-            f"images; got shape {arr.shape}."
-        )
-    return arr
+def _draw_explanation(axes, rgb, mask, segments, title, *, panel_titles):
+    """Draw one image's three panels into ``axes``; return their AxesImages.
+
+    The panels are the image, the image with the boundaries of its
+    superpixels (or, when ``segments`` is None, the outline of the mask) and
+    the kept regions ``x_m`` (the image where ``mask`` is True, black
+    elsewhere). ``panel_titles`` names the first two panels.
+    """
+    # Imported here so that importing sklearn_p2p never needs scikit-image's
+    # segmentation module.
+    from skimage.segmentation import mark_boundaries
+
+    h, w = mask.shape
+    scale = _boundary_scale(h, w)
+    extent = _extent(h, w)
+    labels = segments if segments is not None else mask.astype(np.intp)
+    bounds = mark_boundaries(
+        _upsample(rgb, scale), _upsample(labels, scale), color=(1, 1, 0)
+    )
+    middle_title = "superpixels" if segments is not None else "mask outline"
+    kept = rgb * mask[..., None]
+
+    artists = []
+    for ax, panel in zip(axes, (rgb, bounds, kept)):
+        # Nearest-neighbour so small images show their real pixels and the
+        # black outside the mask does not bleed into kept regions; a common
+        # extent keeps pixel coordinates equal across panels.
+        artists.append(ax.imshow(panel, interpolation="nearest", extent=extent))
+        ax.set_axis_off()
+    if panel_titles:
+        axes[0].set_title("image", fontsize="small")
+        axes[1].set_title(middle_title, fontsize="small")
+    axes[2].set_title(title, fontsize="small")
+    return artists
 
 
 def plot_explanations(
@@ -101,9 +119,14 @@ def plot_explanations(
 
     Returns
     -------
-    fig : matplotlib Figure
+    matplotlib Figure
         The figure holding ``3 * n_images`` axes, in image order and, for
         each image, in the order image, boundaries, kept regions.
+
+    See Also
+    --------
+    ExplanationDisplay : The same panels computed from a fitted estimator,
+        with the prediction, its certainty and tau in the titles.
 
     Examples
     --------
@@ -122,20 +145,8 @@ def plot_explanations(
     >>> import matplotlib.pyplot as plt
     >>> plt.close(fig)
     """
-    rgb = _as_rgb_float(images)
-    n, h, w = rgb.shape[:3]
-    if n == 0:
-        raise ValueError("images must contain at least one image.")
-    masks = _check_label_maps(masks, "masks", (n, h, w)).astype(bool)
-    if segments is not None:
-        segments = _check_label_maps(segments, "segments", (n, h, w))
-        if not np.issubdtype(segments.dtype, np.integer):
-            # Label maps may arrive as floats (e.g. the last channel of
-            # SuperpixelTransformer's output); they must hold whole numbers.
-            integral = np.isfinite(segments) & (segments == np.round(segments))
-            if not np.all(integral):
-                raise ValueError("segments must contain integer region labels.")
-            segments = segments.astype(np.intp)
+    rgb, masks, segments = _check_explanation_inputs(images, masks, segments)
+    n = len(rgb)
     if titles is not None:
         titles = list(titles)
         if len(titles) != n:
@@ -154,45 +165,268 @@ def plot_explanations(
     n_cols = min(int(n_cols), n)
     n_rows = -(-n // n_cols)
 
-    # Imported here so that importing sklearn_p2p never needs matplotlib or
-    # scikit-image's segmentation module.
-    from skimage.segmentation import mark_boundaries
-
     if fig is None:
+        _check_matplotlib("plot_explanations")
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(3 * n_cols * 2.0, n_rows * 2.2))
+        fig = plt.figure(
+            figsize=(3 * n_cols * _PANEL_WIDTH, n_rows * _PANEL_HEIGHT)
+        )
 
-    # Boundaries drawn on the image itself would cover most pixels of a small
-    # image with many superpixels (each boundary is a whole pixel wide), so
-    # they are drawn on a nearest-neighbour upsampled copy instead.
-    scale = max(1, -(-_BOUNDARY_PANEL_PIXELS // max(h, w)))
-    extent = (-0.5, w - 0.5, h - 0.5, -0.5)
-
-    kept = rgb * masks[..., None]
     for i in range(n):
         row, col = divmod(i, n_cols)
         first = row * 3 * n_cols + 3 * col + 1
         axes = [fig.add_subplot(n_rows, 3 * n_cols, first + k) for k in range(3)]
-
-        labels = segments[i] if segments is not None else masks[i].astype(np.intp)
-        bounds = mark_boundaries(
-            _upsample(rgb[i], scale), _upsample(labels, scale), color=(1, 1, 0)
-        )
-        middle_title = "superpixels" if segments is not None else "mask outline"
         title = titles[i] if titles is not None else f"kept {masks[i].mean():.0%}"
-
-        panels = [(rgb[i], "image"), (bounds, middle_title), (kept[i], title)]
-        for ax, (panel, panel_title) in zip(axes, panels):
-            # Nearest-neighbour so small images show their real pixels and
-            # the black outside the mask does not bleed into kept regions; a
-            # common extent keeps pixel coordinates equal across panels.
-            ax.imshow(panel, interpolation="nearest", extent=extent)
-            ax.set_axis_off()
         # Panel names are repeated on the first row only; the per-image
         # title is what distinguishes the rows.
-        if row == 0:
-            axes[0].set_title("image", fontsize="small")
-            axes[1].set_title(middle_title, fontsize="small")
-        axes[2].set_title(title, fontsize="small")
+        _draw_explanation(
+            axes, rgb[i], masks[i],
+            segments[i] if segments is not None else None,
+            title, panel_titles=row == 0,
+        )
     return fig
+
+
+class ExplanationDisplay:
+    """Explanations of a P2P model: image, superpixels and kept regions.
+
+    Each image gets one row of three panels: the image, its superpixel
+    boundaries, and the kept regions ``x_m`` (the image where the mask is
+    True, black elsewhere: exactly what the classifier saw). The title of
+    the kept-regions panel gives the predicted class, its certainty (the
+    largest class probability) and the threshold tau, e.g.
+    ``"pred=circle p=0.99 tau=0.15"``.
+
+    It is recommended to use :meth:`from_estimator` to create an
+    :class:`ExplanationDisplay`; all parameters are stored as attributes.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, H, W, 3), (n_images, H, W, 1) \
+            or (n_images, H, W)
+        The images, uint8 in [0, 255] or float in [0, 1].
+
+    masks : array-like of shape (n_images, H, W)
+        The kept pixels; non-zero values count as kept.
+
+    segments : array-like of shape (n_images, H, W), default=None
+        Integer superpixel label maps. When None, the middle panel outlines
+        the mask instead.
+
+    y_pred : array-like of shape (n_images,), default=None
+        Predicted class of each image, shown as ``pred=``.
+
+    certainty : array-like of shape (n_images,), default=None
+        Probability of the predicted class, shown as ``p=``.
+
+    tau : array-like of shape (n_images,), default=None
+        Threshold used for each image, shown as ``tau=``.
+
+    Attributes
+    ----------
+    axes_ : ndarray of matplotlib Axes of shape (n_images, 3)
+        One row per image: image, superpixels, kept regions.
+
+    im_ : ndarray of matplotlib AxesImage of shape (n_images, 3)
+        The images drawn on ``axes_``.
+
+    figure_ : matplotlib Figure
+        Figure holding ``axes_``.
+
+    See Also
+    --------
+    plot_explanations : The same panels as a function of arrays.
+    RegionProbabilityDisplay : The selection probability of every region.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from sklearn_p2p.plotting import ExplanationDisplay
+    >>> images = np.full((2, 16, 16, 3), 200, dtype=np.uint8)
+    >>> masks = np.zeros((2, 16, 16), dtype=bool)
+    >>> masks[:, 4:12, 4:12] = True
+    >>> display = ExplanationDisplay(images, masks, y_pred=["a", "b"],
+    ...                              certainty=[0.9, 0.8], tau=[0.2, 0.3])
+    >>> display = display.plot()
+    >>> display.axes_.shape
+    (2, 3)
+    >>> display.axes_[1, 2].get_title()
+    'pred=b p=0.80 tau=0.30'
+    >>> plt.close("all")
+    """
+
+    def __init__(
+        self, images, masks, segments=None, *, y_pred=None, certainty=None,
+        tau=None,
+    ):
+        self.images = images
+        self.masks = masks
+        self.segments = segments
+        self.y_pred = y_pred
+        self.certainty = certainty
+        self.tau = tau
+
+    def _titles(self, masks):
+        n = len(masks)
+        y_pred = _check_per_image(self.y_pred, "y_pred", n, numeric=False)
+        certainty = _check_per_image(self.certainty, "certainty", n)
+        tau = _check_per_image(self.tau, "tau", n)
+        if y_pred is None and certainty is None and tau is None:
+            return [f"kept {mask.mean():.0%}" for mask in masks]
+        return [
+            _explanation_title(
+                None if y_pred is None else y_pred[i],
+                None if certainty is None else certainty[i],
+                None if tau is None else tau[i],
+            )
+            for i in range(n)
+        ]
+
+    def plot(self, ax=None):
+        """Plot the explanations.
+
+        Draws one row of three panels per image: the image, its superpixel
+        boundaries and the kept regions, the last titled with the
+        prediction, its certainty and tau where they are known.
+
+        Parameters
+        ----------
+        ax : ndarray of matplotlib Axes of shape (n_images, 3), default=None
+            Axes to draw into, one row per image (for a single image, a
+            sequence of 3 axes also works). When None, a new figure is
+            created.
+
+        Returns
+        -------
+        :class:`~sklearn_p2p.plotting.ExplanationDisplay`
+            The display, with ``axes_``, ``im_`` and ``figure_`` set.
+
+        See Also
+        --------
+        ExplanationDisplay.from_estimator : Explain images and plot them.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> from sklearn_p2p.plotting import ExplanationDisplay
+        >>> images = np.zeros((1, 8, 8))
+        >>> masks = np.eye(8, dtype=bool)[None]
+        >>> fig, axes = plt.subplots(1, 3)
+        >>> display = ExplanationDisplay(images, masks).plot(ax=axes)
+        >>> display.figure_ is fig
+        True
+        >>> plt.close(fig)
+        """
+        _check_matplotlib("ExplanationDisplay.plot")
+        rgb, masks, segments = _check_explanation_inputs(
+            self.images, self.masks, self.segments
+        )
+        n = len(rgb)
+        titles = self._titles(masks)
+        if ax is None:
+            fig, axes = _image_rows(n, 3)
+        else:
+            axes = _check_axes(ax, (n, 3), "ExplanationDisplay.plot")
+            fig = axes.flat[0].figure
+
+        artists = np.empty((n, 3), dtype=object)
+        for i in range(n):
+            artists[i] = _draw_explanation(
+                axes[i], rgb[i], masks[i],
+                segments[i] if segments is not None else None,
+                titles[i], panel_titles=i == 0,
+            )
+        self.axes_ = axes
+        self.im_ = artists
+        self.figure_ = fig
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None):
+        """Explain the first images of ``X`` with a fitted estimator and plot them.
+
+        ``estimator.explain`` is called once, on the images shown only. The
+        images are shown as the estimator reads them: a
+        :class:`~sklearn_p2p.P2PClassifier` applies its ``image_shape`` and
+        ``value_range``, and drops the label channel of precomputed
+        superpixels.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+            A fitted :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending
+            in one, or any estimator with
+            ``explain(X, delta=None, return_details=True)`` returning
+            ``masks``, ``segments`` and, for the titles, ``y_pred``,
+            ``proba`` and ``tau``.
+
+        X : array-like of shape (n_samples, ...)
+            Images, as ``estimator.predict`` takes them.
+
+        delta : float in (0, 1], default=None
+            Certainty of the dynamic threshold, passed to ``explain``; None
+            uses the estimator's own.
+
+        n_images : int, default=None
+            Explain and plot the first ``n_images`` images of ``X`` only.
+            None means all of them.
+
+        ax : ndarray of matplotlib Axes of shape (n_images, 3), default=None
+            Axes to draw into; None creates a new figure.
+
+        Returns
+        -------
+        :class:`~sklearn_p2p.plotting.ExplanationDisplay`
+            The display, with its figure drawn.
+
+        See Also
+        --------
+        plot_explanations : The same panels from arrays, several per row.
+        RegionProbabilityDisplay.from_estimator : The region probabilities.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        >>> from sklearn_p2p.plotting import ExplanationDisplay
+        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
+        ...                               random_state=0)
+        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
+        ...                     max_epochs=1, verbose=0, random_state=0)
+        >>> clf = clf.fit(data.images, data.target)
+        >>> display = ExplanationDisplay.from_estimator(clf, data.images,
+        ...                                             n_images=2)
+        >>> display.axes_.shape
+        (2, 3)
+        >>> display.axes_[0, 2].get_title()
+        'pred=... p=... tau=...'
+        >>> plt.close("all")
+        """
+        caller = f"{cls.__name__}.from_estimator"
+        _check_matplotlib(caller)
+        n_images = _check_n_images(n_images, _n_samples(X))
+        if ax is not None:  # fail before the explanation is computed
+            _check_axes(ax, (n_images, 3), caller)
+        estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
+        details = _explain(estimator, X, delta, caller)
+        _require(details, ("masks",), caller)
+        proba = details.get("proba")
+        display = cls(
+            images=_display_images(estimator, X),
+            masks=np.asarray(details["masks"]),
+            segments=details.get("segments"),
+            y_pred=details.get("y_pred"),
+            certainty=None if proba is None else np.asarray(proba).max(axis=1),
+            tau=details.get("tau"),
+        )
+        return display.plot(ax=ax)

@@ -331,7 +331,7 @@ def make_labels_contiguous(segments):
 
     Parameters
     ----------
-    segments : ndarray of shape (n_images, height, width), integer dtype
+    segments : ndarray of int, shape (n_images, height, width)
         Non-negative label maps.
 
     Returns
