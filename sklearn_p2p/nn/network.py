@@ -173,7 +173,7 @@ class P2PNetwork(MaskedClassifier):
 
     # -- inference -----------------------------------------------------
     @torch.no_grad()
-    def explain(self, X, tau=None, delta=0.99, tau_step=0.05):
+    def explain(self, X, tau=None, delta=0.99, tau_step=0.05, search="incremental"):
         """Deterministic prediction and its explanation.
 
         With ``tau=None`` each image gets the smallest tau on the grid
@@ -190,6 +190,15 @@ class P2PNetwork(MaskedClassifier):
             Certainty the prediction must reach, ``max_c p(c | x_m) >= delta``.
         tau_step : float, default=0.05
             Step of the tau grid.
+        search : {"incremental", "full_batch"}, default="incremental"
+            How the grid is searched; both give the same result.
+            ``"incremental"`` computes the selector's backbone features once
+            and, at each tau, re-runs only the selector head and the
+            classifier, on the images that are still uncertain.
+            ``"full_batch"`` re-runs the selector and the classifier on the
+            whole batch at every tau until the slowest image is certain, as
+            the reference implementation does; it exists to check and
+            measure the incremental search.
 
         Returns
         -------
@@ -197,17 +206,25 @@ class P2PNetwork(MaskedClassifier):
             ``logits`` (B, n_classes), ``proba``, ``masks`` (B, H, W) bool,
             ``region_probs`` (B, D) sigmoid(mu), ``embeddings`` (B, D, K),
             ``tau`` (B,), ``n_regions`` (B,), ``kept_fraction`` (B,) actual,
-            ``expected_kept_fraction`` (B,), ``covariance_norm`` (B,).
-            D is the largest region count of the batch; padded entries are 0.
+            ``expected_kept_fraction`` (B,), ``covariance_norm`` (B,),
+            ``n_classifier_passes`` (B,) how many times the classifier ran on
+            each image. D is the largest region count of the batch; padded
+            entries are 0.
         """
+        if search not in ("incremental", "full_batch"):
+            raise ValueError(
+                f"search must be 'incremental' or 'full_batch'; got {search!r}."
+            )
         image, segments = self._split(X)
         n_regions_per_image = count_regions(segments)
         n_regions = int(n_regions_per_image.max())
         sizes = region_sizes(segments, n_regions)
-        features = self.selector.features(image)
+        batch = image.shape[0]
+        passes = torch.zeros(batch, dtype=torch.long, device=image.device)
+        if search == "incremental":
+            features = self.selector.features(image)
 
-        def evaluate(index, tau_value):
-            feats = tuple(f[index] for f in features)
+        def evaluate_subset(feats, index, tau_value):
             segs = segments[index]
             taus = torch.full((len(index),), tau_value, device=image.device)
             pixel_out = self.selector(feats, taus, image.shape[-2:])
@@ -223,8 +240,18 @@ class P2PNetwork(MaskedClassifier):
                 "covariance_norm": covariance_l1(embeddings, n_regions_per_image[index]),
             }
 
+        def evaluate(index, tau_value):
+            if search == "incremental":
+                passes[index] += 1
+                return evaluate_subset(tuple(f[index] for f in features), index, tau_value)
+            everything = torch.arange(batch, device=image.device)
+            passes.add_(1)
+            out = evaluate_subset(self.selector.features(image), everything, tau_value)
+            return {key: value[index] for key, value in out.items()}
+
         taus = tau_grid(tau_step) if tau is None else [float(tau)]
-        out = search_tau(evaluate, image.shape[0], taus, delta, device=image.device)
+        out = search_tau(evaluate, batch, taus, delta, device=image.device)
+        out["n_classifier_passes"] = passes
         out["n_regions"] = n_regions_per_image
         out["kept_fraction"] = out["masks"].flatten(1).float().mean(dim=1)
         return out

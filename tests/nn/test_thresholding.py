@@ -74,3 +74,27 @@ def test_decided_samples_are_not_evaluated_again():
     assert evaluated[1] == [1, 2]
     assert evaluated[5] == [2]
     assert max(evaluated) == 19
+
+
+def test_incremental_search_matches_the_full_batch_search(fitted_p2p, tiny_data):
+    """The fast search gives the reference-style search's result exactly."""
+    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images, reset=False))
+    net = fitted_p2p.module_.eval()
+    with torch.no_grad():
+        fast = net.explain(Xp, delta=0.9, search="incremental")
+        full = net.explain(Xp, delta=0.9, search="full_batch")
+    assert len(torch.unique(fast["tau"])) > 2  # the searches really differ in work
+    assert torch.equal(fast["tau"], full["tau"])
+    assert torch.equal(fast["masks"], full["masks"])
+    assert torch.equal(fast["proba"].argmax(1), full["proba"].argmax(1))
+    torch.testing.assert_close(fast["proba"], full["proba"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast["region_probs"], full["region_probs"], rtol=1e-5, atol=1e-6)
+    steps = torch.round(fast["tau"] / 0.05).long()
+    assert torch.equal(fast["n_classifier_passes"], steps)
+    assert torch.equal(full["n_classifier_passes"], torch.full_like(steps, int(steps.max())))
+
+
+def test_unknown_search_strategy_is_rejected(fitted_p2p, tiny_data):
+    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images[:2], reset=False))
+    with pytest.raises(ValueError, match="search must be 'incremental' or 'full_batch'"):
+        fitted_p2p.module_.explain(Xp, search="exhaustive")
