@@ -29,11 +29,10 @@ from .nn import P2PNetwork, p2p_penalty
 from .nn.backbones import check_backbone_name
 from .utils import check_images, check_precomputed, pack_superpixels
 from .utils._validation import (
-    _unflatten,
-    check_flat_n_features,
     check_image_shape_param,
     check_value_range_param,
     reading_flat_input,
+    unflatten_checked,
 )
 
 __all__ = ["P2PClassifier"]
@@ -499,10 +498,11 @@ class P2PClassifier(NeuralNetClassifier):
         flattened X (None for image batches).
         """
         precomputed = self._uses_precomputed()
-        X, flat_input = _unflatten(X, self.image_shape, int(precomputed), "X")
-        n_features = int(np.prod(X.shape[1:])) if flat_input else None
-        check_flat_n_features(self, n_features, reset=reset)
-        with reading_flat_input(n_features, X.shape[1:] if flat_input else (), self.image_shape):
+        X, n_features = unflatten_checked(
+            self, X, n_extra_channels=int(precomputed), reset=reset
+        )
+        flat_shape = X.shape[1:] if n_features is not None else ()
+        with reading_flat_input(n_features, flat_shape, self.image_shape):
             if precomputed:
                 if self.value_range is not None:
                     raise ValueError(

@@ -18,13 +18,12 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from .utils._validation import (
-    _unflatten,
-    check_flat_n_features,
     check_image_shape_param,
-    check_value_range_param,
     check_images,
+    check_value_range_param,
     make_labels_contiguous,
     reading_flat_input,
+    unflatten_checked,
 )
 
 __all__ = ["SuperpixelTransformer", "segment_images"]
@@ -398,9 +397,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         """
         check_image_shape_param(self.image_shape, type(self).__name__)
         check_value_range_param(self.value_range, type(self).__name__)
-        X, flat_input = _unflatten(X, self.image_shape, 0, "X")
-        n_features = int(np.prod(X.shape[1:])) if flat_input else None
-        check_flat_n_features(self, n_features, reset=reset)
+        X, n_features = unflatten_checked(self, X, reset=reset)
         return check_images(X, value_range=self.value_range), n_features
 
     def _apply(self, images, n_features, *, fit, transform):

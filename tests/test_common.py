@@ -12,15 +12,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 
-# The checks' tables have a few columns with values of a few units (up to
-# about 17 after shifting them to be non-negative).
+# The checks' tables have a few columns with values of a few units, shifted
+# to be non-negative; value_range must cover all of them (a value outside is
+# an error, which would fail the check).
 CHECK_DATA = dict(image_shape=(1, -1), value_range=(0, 32))
 
-# P2P settings under which it learns the checks' three-blob problem: two
-# regions per row so that there is a selection to make, and a mild sparsity
-# weight so that the selector may keep both columns when one is not enough
-# (with lambda1=1 it often kept one column and reached about 0.7 accuracy,
-# below the checks' 0.83).
+# P2P settings under which it learns the checks' three-blob problem
+# (check_classifiers_train asserts accuracy > 0.83): two regions per row so
+# that there is a selection to make, and a mild sparsity weight so that the
+# selector may keep both columns when one does not separate the classes.
 ESTIMATORS = [
     SuperpixelTransformer(n_segments=2, **CHECK_DATA),
     P2PClassifier(

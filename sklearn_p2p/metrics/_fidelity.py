@@ -26,9 +26,9 @@ protocol works too: ``X`` goes through the earlier steps first.
 """
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
+from ..utils._explainers import explain_details, unwrap_pipeline
 from ._localization import _check_masks
 
 __all__ = ["deletion_auc", "fidelity_curve", "insertion_auc"]
@@ -45,15 +45,11 @@ _AREA_TOLERANCE = 1e-6
 def _resolve_explainer(estimator, X):
     """The estimator that explains, and ``X`` as that estimator expects it.
 
-    A Pipeline is reduced to its last step, with ``X`` transformed by the
-    earlier ones (e.g. a ``SuperpixelTransformer`` in front of
-    ``P2PClassifier(superpixels="precomputed")``). Nested Pipelines unwrap
-    recursively.
+    Pipelines are reduced to their last step (see
+    :func:`~sklearn_p2p.utils._explainers.unwrap_pipeline`), which must have
+    ``explain`` and ``predict_proba_masked``.
     """
-    while isinstance(estimator, Pipeline):
-        if len(estimator) > 1:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
+    estimator, X = unwrap_pipeline(estimator, X)
     missing = [
         name for name in ("explain", "predict_proba_masked")
         if not callable(getattr(estimator, name, None))
@@ -67,16 +63,6 @@ def _resolve_explainer(estimator, X):
             "predict_proba_masked(X, masks)."
         )
     return estimator, X
-
-
-def _explain(estimator, X, delta):
-    details = estimator.explain(X, delta=delta, return_details=True)
-    if not hasattr(details, "__getitem__") or not hasattr(details, "keys"):
-        raise TypeError(
-            f"{type(estimator).__name__}.explain(X, return_details=True) must "
-            f"return a Bunch or mapping of arrays; got {type(details).__name__}."
-        )
-    return details
 
 
 def _check_fractions(fractions):
@@ -332,7 +318,7 @@ def fidelity_curve(
     fractions = _check_fractions(fractions)
     estimator, X = _resolve_explainer(estimator, X)
     if details is None:
-        details = _explain(estimator, X, delta)
+        details = explain_details(estimator, X, delta)
     elif delta is not None:
         raise ValueError(
             "delta is only used to compute the explanation; it cannot be "

@@ -2,7 +2,8 @@
 
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ._fidelity import _explain, _resolve_explainer, deletion_auc, insertion_auc
+from ..utils._explainers import explain_details
+from ._fidelity import _resolve_explainer, deletion_auc, insertion_auc
 from ._localization import kept_fraction_score, localization_score
 
 __all__ = [
@@ -109,7 +110,7 @@ class _ExplanationScorer:
             )
         explainer, X = _resolve_explainer(estimator, X)
         # One explanation per call, shared by everything the score needs.
-        details = _explain(explainer, X, self._delta)
+        details = explain_details(explainer, X, self._delta)
         kwargs = dict(self._kwargs)
         if self._requires_masks:
             kwargs["masks"] = masks

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from ..utils import check_images
+from ..utils._explainers import unwrap_pipeline
 
 # Minimum side, in pixels, of the image on which superpixel boundaries are
 # drawn: smaller images are upsampled to about this size first.
@@ -49,31 +50,8 @@ def _extent(h, w):
 
 
 def _as_rgb_float(images):
-    """Validate a batch of images and return it as float RGB in [0, 1]."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(
-            "images must have shape (n, H, W), (n, H, W, 1) or (n, H, W, 3); "
-            f"got shape {images.shape}."
-        )
-    if images.dtype == np.uint8:
-        images = images.astype(np.float64) / 255.0
-    elif np.issubdtype(images.dtype, np.floating) or images.dtype == bool:
-        images = images.astype(np.float64)
-        if not np.all(np.isfinite(images)):
-            raise ValueError("images contain NaN or infinite values.")
-        if images.size and (images.min() < 0.0 or images.max() > 1.0):
-            raise ValueError(
-                "float images must have values in [0, 1]; got values in "
-                f"[{images.min():g}, {images.max():g}]. Divide uint8-range "
-                "data by 255 or pass it as uint8."
-            )
-    else:
-        raise ValueError(
-            f"images must be uint8 or float in [0, 1]; got dtype {images.dtype}."
-        )
+    """Images validated by :func:`~sklearn_p2p.utils.check_images`, as RGB."""
+    images = check_images(images, input_name="images")
     if images.shape[-1] == 1:
         images = np.repeat(images, 3, axis=-1)
     return images
@@ -164,18 +142,8 @@ def _n_samples(X):
 
 
 def _resolve_estimator(estimator, X, caller_name):
-    """The estimator that explains, and ``X`` as that estimator expects it.
-
-    A Pipeline is reduced to its last step, with ``X`` transformed by the
-    earlier ones (e.g. a ``SuperpixelTransformer`` in front of
-    ``P2PClassifier(superpixels="precomputed")``).
-    """
-    from sklearn.pipeline import Pipeline
-
-    while isinstance(estimator, Pipeline):
-        if len(estimator) > 1:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
+    """The estimator that explains (Pipelines unwrapped), and ``X`` for it."""
+    estimator, X = unwrap_pipeline(estimator, X)
     if not callable(getattr(estimator, "explain", None)):
         raise TypeError(
             f"{caller_name} needs an estimator with an "
@@ -184,18 +152,6 @@ def _resolve_estimator(estimator, X, caller_name):
             f"{type(estimator).__name__}."
         )
     return estimator, X
-
-
-def _explain(estimator, X, delta, caller_name):
-    """``estimator.explain(X, delta=delta, return_details=True)``, checked."""
-    details = estimator.explain(X, delta=delta, return_details=True)
-    if not hasattr(details, "__getitem__") or not hasattr(details, "keys"):
-        raise TypeError(
-            f"{caller_name}: {type(estimator).__name__}.explain(X, "
-            "return_details=True) must return a Bunch or mapping of arrays; "
-            f"got {type(details).__name__}."
-        )
-    return details
 
 
 def _require(details, keys, caller_name):
@@ -223,7 +179,7 @@ def _display_images(estimator, X):
             images = images[..., :-1]
     else:
         images = check_images(X)
-    return _as_rgb_float(np.clip(images, 0.0, 1.0))
+    return _as_rgb_float(images)
 
 
 def _check_axes(ax, shape, caller_name, *, flexible=False):

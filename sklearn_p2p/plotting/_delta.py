@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from ..utils._explainers import explain_details
 from ._base import (
     _check_matplotlib,
     _check_single_axes,
-    _explain,
     _line_kwargs,
     _n_samples,
     _require,
@@ -287,7 +287,7 @@ class DeltaCurveDisplay:
         kept = np.empty(len(deltas))
         accuracy = None if y is None else np.empty(len(deltas))
         for i, delta in enumerate(deltas):
-            details = _explain(explainer, Xt, float(delta), caller)
+            details = explain_details(explainer, Xt, float(delta))
             if "kept_fraction" in details:
                 kept[i] = np.mean(details["kept_fraction"])
             else:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..utils._explainers import explain_details
 from ._base import (
     _as_rgb_float,
     _check_axes,
@@ -9,7 +10,6 @@ from ._base import (
     _check_n_images,
     _check_segments,
     _display_images,
-    _explain,
     _extent,
     _image_grid,
     _image_rows,
@@ -325,7 +325,7 @@ class PartEmbeddingDisplay:
         k = getattr(estimator, "n_embedding_dims", 3)
         if k != 3:
             raise _k_error(k, f"the {type(estimator).__name__}")
-        details = _explain(estimator, X, None, caller)
+        details = explain_details(estimator, X, None)
         _require(details, ("embeddings", "segments"), caller)
         display = cls(
             embeddings=np.asarray(details["embeddings"]),

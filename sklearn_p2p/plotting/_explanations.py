@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..utils._explainers import explain_details
 from ._base import (
     _PANEL_HEIGHT,
     _PANEL_WIDTH,
@@ -16,7 +17,6 @@ from ._base import (
     _check_per_image,
     _check_segments,
     _display_images,
-    _explain,
     _explanation_title,
     _extent,
     _image_rows,
@@ -418,7 +418,7 @@ class ExplanationDisplay:
         if ax is not None:  # fail before the explanation is computed
             _check_axes(ax, (n_images, 3), caller)
         estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
-        details = _explain(estimator, X, delta, caller)
+        details = explain_details(estimator, X, delta)
         _require(details, ("masks",), caller)
         proba = details.get("proba")
         display = cls(

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..metrics._fidelity import _check_fractions, _explain, _resolve_explainer
+from ..metrics._fidelity import _check_fractions, _resolve_explainer
+from ..utils._explainers import explain_details
 from ._base import _check_matplotlib, _check_single_axes, _line_kwargs
 
 __all__ = ["FidelityCurveDisplay"]
@@ -306,7 +307,7 @@ class FidelityCurveDisplay:
         from ..metrics import fidelity_curve
 
         explainer, Xt = _resolve_explainer(estimator, X)
-        details = _explain(explainer, Xt, delta)
+        details = explain_details(explainer, Xt, delta)
         curves = [
             fidelity_curve(explainer, Xt, kind=k, fractions=fractions, details=details)
             for k in kinds

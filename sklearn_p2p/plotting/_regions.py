@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..utils._explainers import explain_details
 from ._base import (
     _boundary_scale,
     _check_axes,
@@ -10,7 +11,6 @@ from ._base import (
     _check_n_images,
     _check_per_image,
     _check_segments,
-    _explain,
     _explanation_title,
     _extent,
     _image_grid,
@@ -360,7 +360,7 @@ class RegionProbabilityDisplay:
         if ax is not None:  # fail before the explanation is computed
             _check_axes(ax, (n_images,), caller, flexible=True)
         estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
-        details = _explain(estimator, X, delta, caller)
+        details = explain_details(estimator, X, delta)
         _require(details, ("region_probs", "segments"), caller)
         display = cls(
             region_probs=np.asarray(details["region_probs"]),

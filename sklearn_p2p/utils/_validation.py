@@ -564,6 +564,18 @@ def _unflatten(X, image_shape, n_extra_channels, input_name):
     return X.reshape(X.shape[0], height, width, per_pixel), True
 
 
+def unflatten_checked(estimator, X, *, n_extra_channels=0, reset):
+    """Unflatten X with ``estimator.image_shape`` and record/check its width.
+
+    Returns X as an array (images reshaped when X was flattened) and the
+    column count of flattened X, None for image batches.
+    """
+    X, flat_input = _unflatten(X, estimator.image_shape, n_extra_channels, "X")
+    n_features = int(np.prod(X.shape[1:])) if flat_input else None
+    check_flat_n_features(estimator, n_features, reset=reset)
+    return X, n_features
+
+
 def check_flat_n_features(estimator, n_features, *, reset):
     """Record or check ``n_features_in_``, the width of flattened input.
 

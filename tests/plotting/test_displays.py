@@ -416,7 +416,7 @@ def test_part_embedding_display_requires_three_dims(fitted_p2p, X):
         (np.zeros((2, 4, 3)), {}, r"embeddings must have shape \(n_images, n_regions, K\)"),
         (np.zeros((1, 2, 3)), {}, "region label 3 but embeddings has 2 regions"),
         (np.full((1, 4, 3), np.nan), {}, "NaN"),
-        (np.zeros((1, 4, 3)), {"images": np.zeros((1, 5, 4))}, "images must have shape"),
+        (np.zeros((1, 4, 3)), {"images": np.zeros((1, 5, 5))}, "images must have shape"),
     ],
 )
 def test_part_embedding_display_invalid_inputs(embeddings, kwargs, match):
