@@ -14,7 +14,7 @@ and explains the Blackbox post hoc with LIME on the same superpixels at P2P's
 per-image kept fractions. It prints markdown tables (mean +- std over seeds)
 and writes the insertion/deletion curves as a PNG.
 
-Run (about 30 minutes on 2 CPU cores with the defaults):
+Run (about 16 minutes on 2 CPU cores with the defaults):
 
     .venv/bin/python benchmarks/paper_tables.py --output-dir benchmarks/results
 

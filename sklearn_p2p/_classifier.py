@@ -549,12 +549,15 @@ class P2PClassifier(NeuralNetClassifier):
             return self.superpixels_.transform(images)
 
     def _check_fit_params(self, fit_params):
-        """Reject keywords the network cannot take, before any torch work."""
+        """Reject keywords the network cannot take, before any torch work.
+
+        ``epochs`` is skorch's own: ``fit_loop`` takes it, the network does not.
+        """
         module_cls = self.module if isinstance(self.module, type) else type(self.module)
         accepted = inspect.signature(module_cls.forward).parameters
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
             return
-        unknown = sorted(set(fit_params) - set(accepted))
+        unknown = sorted(set(fit_params) - set(accepted) - {"epochs"})
         if unknown:
             hint = ""
             if "masks" in unknown:
@@ -635,7 +638,7 @@ class P2PClassifier(NeuralNetClassifier):
         return self
 
     def partial_fit(self, X, y, classes=None, **fit_params):
-        """Continue training for ``max_epochs`` more epochs without re-initialising.
+        """Continue training for ``max_epochs`` (or ``epochs=n``) more epochs.
 
         The first call on an unfitted classifier initialises it like
         :meth:`fit`; later calls keep the weights, the superpixel settings

@@ -14,8 +14,13 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from .utils._validation import (
     check_image_shape_param,
@@ -143,7 +148,8 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads, progre
         slic_class = _fast_slic_class()
         # fast-slic wants C-contiguous uint8 RGB; rint makes uint8 input
         # round-trip exactly through check_images' division by 255.
-        rgb = np.rint(images * 255).astype(np.uint8)
+        scaled = images * 255
+        rgb = np.rint(scaled, out=scaled).astype(np.uint8)
         if n_channels == 1:
             rgb = np.repeat(rgb, 3, axis=-1)
         for i in _progress(n_images, progress):
@@ -202,6 +208,48 @@ def _segment_images(images, n_segments, compactness, backend, n_jobs, verbose=0)
     return np.concatenate(results, axis=0)
 
 
+def _library_versions(backend):
+    """Versions that decide the label maps besides the arguments."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("sklearn_p2p", "fast-slic" if backend == "fast-slic" else "scikit-image"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _segment_images_keyed(images, n_segments, compactness, backend, versions, n_jobs, verbose=0):
+    """``_segment_images`` with the library versions as an argument.
+
+    The argument is unused here; it makes the versions part of a joblib
+    cache key, so that an upgrade does not load label maps computed by other
+    code.
+    """
+    return _segment_images(images, n_segments, compactness, backend, n_jobs, verbose)
+
+
+def _segmenter(memory):
+    """``_segment_images``, through ``memory``'s cache unless it is None.
+
+    The cache key is the images, ``n_segments``, ``compactness``, the
+    resolved backend and the versions of sklearn_p2p and of the backend
+    library; ``n_jobs`` and ``verbose`` do not change the label maps, so
+    they are left out of it.
+    """
+    if memory is None:
+        return _segment_images
+    cached = check_memory(memory).cache(_segment_images_keyed, ignore=["n_jobs", "verbose"])
+
+    def segment(images, n_segments, compactness, backend, n_jobs, verbose=0):
+        return cached(images, n_segments, compactness, backend, _library_versions(backend),
+                      n_jobs, verbose)
+
+    return segment
+
+
 @validate_params(
     {
         "images": ["array-like"],
@@ -209,11 +257,18 @@ def _segment_images(images, n_segments, compactness, backend, n_jobs, verbose=0)
         "compactness": [Interval(Real, 0, None, closed="neither")],
         "backend": [StrOptions({"auto", "fast-slic", "skimage"})],
         "n_jobs": [Integral, None],
+        "memory": [None, str, HasMethods(["cache"])],
     },
     prefer_skip_nested_validation=True,
 )
 def segment_images(
-    images, *, n_segments=100, compactness=20.0, backend="auto", n_jobs=None
+    images,
+    *,
+    n_segments=100,
+    compactness=20.0,
+    backend="auto",
+    n_jobs=None,
+    memory=None,
 ):
     """Compute SLIC superpixel label maps for a batch of images.
 
@@ -239,6 +294,13 @@ def segment_images(
         calling process (see :class:`SuperpixelTransformer`). ``None`` means 1
         unless in a :func:`joblib.parallel_config` context, -1 means all
         processors.
+    memory : str, object with the joblib.Memory interface or None, \
+            default=None
+        Cache for the label maps: a directory path or a
+        :class:`joblib.Memory`; None caches nothing. A second call with the
+        same images, ``n_segments``, ``compactness`` and backend loads the
+        stored label maps instead of segmenting again. See
+        :class:`SuperpixelTransformer` for what is cached and why.
 
     Returns
     -------
@@ -260,7 +322,7 @@ def segment_images(
     images = check_images(images, input_name="images")
     backend = _resolve_backend(backend)
     _check_n_segments(n_segments, images.shape[1:3], backend)
-    return _segment_images(images, n_segments, compactness, backend, n_jobs)
+    return _segmenter(memory)(images, n_segments, compactness, backend, n_jobs)
 
 
 class SuperpixelTransformer(TransformerMixin, BaseEstimator):
@@ -314,6 +376,29 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         ``(0, 255)`` for 8-bit intensities stored as floats, ``(0, 16)`` for
         :func:`~sklearn.datasets.load_digits`. None: uint8 in [0, 255] or
         float in [0, 1] (see :func:`~sklearn_p2p.utils.check_images`).
+    memory : str, object with the joblib.Memory interface or None, \
+            default=None
+        Cache for the label maps, as in :class:`~sklearn.pipeline.Pipeline`:
+        a directory path or a :class:`joblib.Memory`; None caches nothing.
+        The label maps of each batch passed to :meth:`transform` are stored
+        keyed by the content of the images, ``n_segments``, ``compactness``
+        and the backend used (not ``n_jobs`` or ``verbose``, which do not
+        change them), so transforming the same batch again with the same
+        settings loads them instead of segmenting; the output is identical.
+        Another batch, even a subset of a cached one, is segmented anew.
+        This is for grid searches over the parameters of
+        :class:`~sklearn_p2p.P2PClassifier` (``lambda1``, ``delta``, ...)
+        with ``superpixels=SuperpixelTransformer(...)``: every candidate
+        segments the same training and test folds again, in ``fit``,
+        ``predict``, ``explain`` and the scorers. ``Pipeline(memory=...)``
+        with ``superpixels="precomputed"`` avoids only part of this, since
+        it caches the transformers fitted on the training folds, not
+        :meth:`transform` on the test folds. The key also holds the
+        installed versions of sklearn_p2p and of the SLIC library, so an
+        upgrade segments anew. The cache takes 8 bytes per pixel on disk
+        and its directory is not cleaned up automatically: clear it with
+        ``joblib.Memory(location).clear()`` (or delete the directory) when
+        it is no longer needed.
 
     Attributes
     ----------
@@ -369,6 +454,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "image_shape": [None, tuple, list],
         "value_range": [None, tuple, list],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
     def __init__(
@@ -381,6 +467,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         verbose=0,
         image_shape=None,
         value_range=None,
+        memory=None,
     ):
         self.n_segments = n_segments
         self.compactness = compactness
@@ -389,6 +476,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.image_shape = image_shape
         self.value_range = value_range
+        self.memory = memory
 
     def _check_images(self, X, *, reset):
         """Validated float32 images, and the column count of flattened X.
@@ -438,7 +526,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
             )
             backend = "skimage"
         _check_n_segments(self.n_segments, images.shape[1:3], backend)
-        segments = _segment_images(
+        segments = _segmenter(self.memory)(
             images,
             self.n_segments,
             self.compactness,

@@ -230,6 +230,15 @@ def test_warm_start_continues_training(tiny_data, make_p2p):
     assert len(model.history) == 2
 
 
+def test_partial_fit_takes_skorchs_epochs_keyword(tiny_data, make_p2p):
+    model = make_p2p(max_epochs=3)
+    model.partial_fit(tiny_data.images, tiny_data.target, epochs=1)
+    model.partial_fit(tiny_data.images, tiny_data.target, epochs=1)
+    assert len(model.history) == 2
+    model.fit(tiny_data.images, tiny_data.target, epochs=2)
+    assert len(model.history) == 2  # fit starts over
+
+
 def test_model_saved_with_cuda_device_loads_on_cpu(fitted_p2p, tiny_data):
     """A pickle that asks for CUDA falls back to the CPU where there is none."""
     if torch.cuda.is_available():

@@ -1,3 +1,4 @@
+import joblib
 import numpy as np
 import pytest
 from joblib import parallel_config
@@ -10,8 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_p2p import _superpixels
+from sklearn_p2p import P2PClassifier, _superpixels
 from sklearn_p2p._superpixels import SuperpixelTransformer, segment_images
+from sklearn_p2p.datasets import make_cluttered_objects
 from sklearn_p2p.utils import check_images, check_precomputed
 
 
@@ -262,6 +264,7 @@ def test_clone_and_params():
         "verbose": 1,
         "image_shape": (4, 4),
         "value_range": (0, 255),
+        "memory": None,
     }
     cloned = clone(st)
     assert cloned is not st and cloned.get_params() == params
@@ -315,6 +318,136 @@ def test_backends_differ_but_both_valid():
     assert not np.array_equal(a, b)
 
 
+# caching
+
+
+@pytest.fixture
+def segmentations(monkeypatch):
+    """Record every batch the backends segment, as (n_images, hash) pairs.
+
+    Patching the callee is enough: joblib's cache key holds the code of the
+    cached ``_segment_images``, not of the functions it calls.
+    """
+    calls = []
+    segment_chunk = _superpixels._segment_chunk
+
+    def counting(images, *args, **kwargs):
+        calls.append((len(images), joblib.hash(images)))
+        return segment_chunk(images, *args, **kwargs)
+
+    monkeypatch.setattr(_superpixels, "_segment_chunk", counting)
+    return calls
+
+
+@pytest.mark.parametrize("memory_type", ["path", "Memory"])
+def test_memory_gives_identical_output(backend, memory_type, tmp_path):
+    if memory_type == "path":
+        memory = str(tmp_path)
+    else:
+        memory = joblib.Memory(tmp_path, verbose=0)
+    X = smooth_images(n=4, size=16)
+    expected = SuperpixelTransformer(n_segments=16, backend=backend).fit_transform(X)
+    st = SuperpixelTransformer(n_segments=16, backend=backend, memory=memory)
+    first = st.fit_transform(X)  # computed and stored
+    second = st.transform(X)  # loaded from the cache
+    for Xt in (first, second):
+        assert Xt.dtype == np.float32
+        np.testing.assert_array_equal(Xt, expected)
+    assert any(tmp_path.iterdir())
+    for _ in range(2):
+        segments = segment_images(X, n_segments=16, backend=backend, memory=memory)
+        assert segments.dtype == np.int64
+        np.testing.assert_array_equal(segments, expected[..., -1])
+
+
+def test_memory_reuses_label_maps(segmentations, tmp_path):
+    X = smooth_images(n=3, size=16)
+    st = SuperpixelTransformer(n_segments=16, memory=str(tmp_path))
+    st.fit_transform(X)
+    assert len(segmentations) == 1
+    st.transform(X)
+    st.transform(X / 255.0)  # the same images as floats: the same key
+    # n_jobs and verbose do not change the label maps, so are not in the key.
+    clone(st).set_params(n_jobs=2, verbose=1).fit_transform(X)
+    segment_images(X, n_segments=16, memory=str(tmp_path))
+    assert len(segmentations) == 1
+    st.transform(X[:2])  # another batch, even a subset, is segmented anew
+    assert len(segmentations) == 2
+    st.transform(smooth_images(n=3, size=16, seed=1))
+    assert len(segmentations) == 3
+    clone(st).set_params(n_segments=8).fit_transform(X)
+    assert len(segmentations) == 4
+    clone(st).set_params(compactness=5.0).fit_transform(X)
+    assert len(segmentations) == 5
+    SuperpixelTransformer(n_segments=16).fit_transform(X)  # no memory
+    assert len(segmentations) == 6
+
+
+def test_memory_key_holds_the_library_versions(segmentations, tmp_path, monkeypatch):
+    # An upgrade of the SLIC library (or of this package) must not load label
+    # maps that the old code computed.
+    X = smooth_images(n=2, size=16)
+    st = SuperpixelTransformer(n_segments=16, memory=str(tmp_path))
+    st.fit_transform(X)
+    st.transform(X)
+    assert len(segmentations) == 1
+    versions = _superpixels._library_versions(st.backend_)
+    assert set(versions) == {"sklearn_p2p", "fast-slic"} and all(versions.values())
+    monkeypatch.setattr(_superpixels, "_library_versions",
+                        lambda backend: dict(versions, **{"fast-slic": "99.0"}))
+    st.transform(X)
+    assert len(segmentations) == 2
+
+
+def test_memory_survives_clone(tmp_path):
+    # P2PClassifier clones its superpixels in fit, and GridSearchCV clones
+    # the classifier: both must pass the memory on.
+    path = str(tmp_path)
+    memory = joblib.Memory(tmp_path, verbose=0)
+    assert clone(SuperpixelTransformer(memory=path)).memory == path
+    cloned = clone(SuperpixelTransformer(memory=memory)).memory
+    assert cloned.location == memory.location
+    clf = clone(P2PClassifier(superpixels=SuperpixelTransformer(memory=path)))
+    assert clf.get_params()["superpixels__memory"] == path
+
+
+def test_fit_segments_the_training_data_once_not_per_epoch(segmentations, make_p2p):
+    data = make_cluttered_objects(n_samples=20, image_size=16, random_state=0)
+    clf = make_p2p(superpixels=SuperpixelTransformer(n_segments=16), max_epochs=3)
+    clf.fit(data.images, data.target)
+    assert len(clf.history) == 3
+    assert [n for n, _ in segmentations] == [20]
+
+
+def test_memory_segments_each_image_set_once_in_grid_search(
+    segmentations, tmp_path, make_p2p
+):
+    # GridSearchCV over P2PClassifier's own parameters clones the classifier,
+    # and with it the transformer, for every candidate; the cache makes all of
+    # them share the label maps of each fold.
+    data = make_cluttered_objects(n_samples=40, image_size=16, random_state=0)
+
+    def search(lambda1, memory):
+        segmentations.clear()
+        clf = make_p2p(
+            superpixels=SuperpixelTransformer(n_segments=16, memory=memory),
+            max_epochs=1,
+        )
+        GridSearchCV(clf, {"lambda1": lambda1}, cv=2).fit(data.images, data.target)
+        return list(segmentations)
+
+    one = search([1.0], str(tmp_path / "one"))
+    two = search([1.0, 10.0], str(tmp_path / "two"))
+    assert len(set(two)) == len(two)  # no image set segmented twice
+    assert two == one
+    # With cv=2 the training fold of one split is the test fold of the other:
+    # two halves plus the full data for the refit.
+    assert sorted(n for n, _ in two) == [20, 20, 40]
+    without = search([1.0, 10.0], None)
+    assert len(without) > len(two)
+    assert set(without) == set(two)
+
+
 # errors
 
 
@@ -329,6 +462,7 @@ def test_backends_differ_but_both_valid():
         ({"backend": "opencv"}, "backend"),
         ({"n_jobs": "two"}, "n_jobs"),
         ({"verbose": "yes"}, "verbose"),
+        ({"memory": 3}, "memory"),
     ],
 )
 def test_invalid_params(params, name):
@@ -345,6 +479,9 @@ def test_segment_images_invalid_params():
     match = "The 'n_segments' parameter of segment_images must be"
     with pytest.raises(InvalidParameterError, match=match):
         segment_images(np.zeros((1, 4, 4, 3)), n_segments=0)
+    match = "The 'memory' parameter of segment_images must be"
+    with pytest.raises(InvalidParameterError, match=match):
+        segment_images(np.zeros((1, 4, 4, 3)), n_segments=2, memory=3)
 
 
 def test_more_segments_than_pixels(backend):

@@ -97,9 +97,9 @@ class P2PNetwork(MaskedClassifier):
         image, segments = split_input(X)
         return self.normalize(image), segments
 
-    def _regions(self, pixel_out, segments, n_regions):
+    def _regions(self, pixel_out, segments, n_regions, sizes):
         """Region logits ``mu`` (B, D) and embeddings ``E`` (B, D, K)."""
-        pooled = region_mean(pixel_out, segments, n_regions)
+        pooled = region_mean(pixel_out, segments, n_regions, sizes)
         return pooled[..., 0], pooled[..., 1:]
 
     def _classify(self, image, segments, region_mask):
@@ -160,7 +160,7 @@ class P2PNetwork(MaskedClassifier):
         else:
             tau = torch.full((batch,), float(tau), device=image.device)
         pixel_out = self.selector(self.selector.features(image), tau, image.shape[-2:])
-        mu, embeddings = self._regions(pixel_out, segments, n_regions)
+        mu, embeddings = self._regions(pixel_out, segments, n_regions, sizes)
         logits_sample = sample_region_logits(mu, embeddings, self.jitter)
         region_mask = relaxed_region_mask(logits_sample, temperature)
         logits, _ = self._classify(image, segments, region_mask)
@@ -173,7 +173,8 @@ class P2PNetwork(MaskedClassifier):
 
     # -- inference -----------------------------------------------------
     @torch.no_grad()
-    def explain(self, X, tau=None, delta=0.99, tau_step=0.05, search="incremental"):
+    def explain(self, X, tau=None, delta=0.99, tau_step=0.05, search="incremental",
+                search_batch_size=None):
         """Deterministic prediction and its explanation.
 
         With ``tau=None`` each image gets the smallest tau on the grid
@@ -192,13 +193,22 @@ class P2PNetwork(MaskedClassifier):
             Step of the tau grid.
         search : {"incremental", "full_batch"}, default="incremental"
             How the grid is searched; both give the same result.
-            ``"incremental"`` computes the selector's backbone features once
-            and, at each tau, re-runs only the selector head and the
-            classifier, on the images that are still uncertain.
+            ``"incremental"`` computes the selector's backbone features and
+            the tau-independent part of its head once; each pass re-runs
+            only the rest of the head, on the images that are still
+            uncertain, and the classifier on those whose region mask changed
+            since their previous tau (in evaluation mode the same mask gives
+            the same prediction). Once fewer than ``search_batch_size``
+            images are uncertain, a pass looks several taus ahead for each of
+            them (see :func:`~sklearn_p2p.nn.search_tau`), so that passes do
+            not shrink to a handful of images.
             ``"full_batch"`` re-runs the selector and the classifier on the
             whole batch at every tau until the slowest image is certain, as
             the reference implementation does; it exists to check and
             measure the incremental search.
+        search_batch_size : int, default=None
+            Fewest (image, tau) pairs per pass of the incremental search;
+            None uses the batch size B, 1 looks at one tau at a time.
 
         Returns
         -------
@@ -208,8 +218,8 @@ class P2PNetwork(MaskedClassifier):
             ``tau`` (B,), ``n_regions`` (B,), ``kept_fraction`` (B,) actual,
             ``expected_kept_fraction`` (B,), ``covariance_norm`` (B,),
             ``n_classifier_passes`` (B,) how many times the classifier ran on
-            each image. D is the largest region count of the batch; padded
-            entries are 0.
+            each image (looked-ahead taus past the chosen one included). D
+            is the largest region count of the batch; padded entries are 0.
         """
         if search not in ("incremental", "full_batch"):
             raise ValueError(
@@ -221,15 +231,22 @@ class P2PNetwork(MaskedClassifier):
         sizes = region_sizes(segments, n_regions)
         batch = image.shape[0]
         passes = torch.zeros(batch, dtype=torch.long, device=image.device)
-        if search == "incremental":
+        incremental = search == "incremental"
+        if incremental:
             features = self.selector.features(image)
+            memo = _LastClassification(image, n_regions, self.n_classes)
 
-        def evaluate_subset(feats, index, tau_value):
+        def evaluate_subset(feats, index, taus):
             segs = segments[index]
-            taus = torch.full((len(index),), tau_value, device=image.device)
             pixel_out = self.selector(feats, taus, image.shape[-2:])
-            mu, embeddings = self._regions(pixel_out, segs, n_regions)
-            logits, pixel_mask = self._classify(image[index], segs, hard_region_mask(mu))
+            mu, embeddings = self._regions(pixel_out, segs, n_regions, sizes[index])
+            region_mask = hard_region_mask(mu)
+            pixel_mask = regions_to_pixels(region_mask, segs)
+            if incremental:
+                logits = memo.classify(self, index, region_mask > 0.5, pixel_mask, passes)
+            else:
+                passes[index] += 1
+                logits = self.classify_pixels(image[index], pixel_mask)
             return {
                 "proba": torch.softmax(logits, dim=1),
                 "logits": logits,
@@ -240,18 +257,67 @@ class P2PNetwork(MaskedClassifier):
                 "covariance_norm": covariance_l1(embeddings, n_regions_per_image[index]),
             }
 
-        def evaluate(index, tau_value):
-            if search == "incremental":
-                passes[index] += 1
-                return evaluate_subset(tuple(f[index] for f in features), index, tau_value)
+        def evaluate(index, taus):
+            if incremental:
+                return evaluate_subset(tuple(f[index] for f in features), index, taus)
+            # One tau at a time (min_batch_size=1), for every image.
             everything = torch.arange(batch, device=image.device)
-            passes.add_(1)
-            out = evaluate_subset(self.selector.features(image), everything, tau_value)
+            out = evaluate_subset(self.selector.features(image), everything,
+                                  taus[:1].expand(batch))
             return {key: value[index] for key, value in out.items()}
 
         taus = tau_grid(tau_step) if tau is None else [float(tau)]
-        out = search_tau(evaluate, batch, taus, delta, device=image.device)
+        min_batch_size = 1
+        if incremental:
+            min_batch_size = batch if search_batch_size is None else int(search_batch_size)
+        out = search_tau(evaluate, batch, taus, delta, device=image.device,
+                         min_batch_size=min_batch_size)
         out["n_classifier_passes"] = passes
         out["n_regions"] = n_regions_per_image
         out["kept_fraction"] = out["masks"].flatten(1).float().mean(dim=1)
         return out
+
+
+class _LastClassification:
+    """Each image's last classified region mask and logits, to skip repeats.
+
+    In evaluation mode the classifier's output depends only on the image and
+    its mask, so when an image's region mask at the next tau equals the one
+    it was last classified with, the logits are reused instead of recomputed.
+    Entries arrive in runs of consecutive taus of the same image (the
+    look-ahead of :func:`search_tau`), each compared with the entry before it.
+    """
+
+    def __init__(self, images, n_regions, n_classes):
+        n_images, device = len(images), images.device
+        self.images = images  # normalised, as the classifier takes them
+        self.mask = torch.zeros(n_images, n_regions, dtype=torch.bool, device=device)
+        self.logits = images.new_zeros(n_images, n_classes)
+        self.seen = torch.zeros(n_images, dtype=torch.bool, device=device)
+
+    def classify(self, network, index, kept, pixel_mask, passes):
+        """Logits of every entry, running the classifier only where the mask changed."""
+        ahead = int((index == index[0]).sum())  # entries per image in this call
+        images = index.view(-1, ahead)
+        first = images[:, 0]
+        kept_runs = kept.view(len(first), ahead, -1)
+        before = torch.cat([self.mask[first].unsqueeze(1), kept_runs[:, :-1]], dim=1)
+        changed = (kept_runs != before).any(dim=2)
+        changed[:, 0] |= ~self.seen[first]
+        run = changed.flatten()
+        # Start from each image's last logits and fill in the recomputed ones;
+        # an unchanged entry takes the logits of the latest changed one before
+        # it in its run (or the last logits when there is none).
+        n_classes = self.logits.shape[1]
+        fresh = self.logits.new_zeros(len(index), n_classes)
+        if run.any():
+            fresh[run] = network.classify_pixels(self.images[index[run]], pixel_mask[run])
+        table = torch.cat(
+            [self.logits[first].unsqueeze(1), fresh.view(len(first), ahead, n_classes)], dim=1
+        )
+        positions = torch.arange(1, ahead + 1, device=index.device).expand_as(changed)
+        source = torch.where(changed, positions, 0).cummax(dim=1).values
+        logits = table.gather(1, source.unsqueeze(-1).expand(-1, -1, n_classes))
+        passes.index_add_(0, first, changed.sum(dim=1))
+        self.mask[first], self.logits[first], self.seen[first] = kept_runs[:, -1], logits[:, -1], True
+        return logits.reshape(-1, logits.shape[-1])

@@ -63,7 +63,7 @@ def region_sizes(segments, n_regions):
     return sizes.scatter_add_(1, flat, torch.ones_like(flat, dtype=sizes.dtype))
 
 
-def region_mean(values, segments, n_regions):
+def region_mean(values, segments, n_regions, sizes=None):
     """Average per-pixel ``values`` over each region (scatter-mean).
 
     This is how P2P turns the selector's per-pixel outputs into the region
@@ -78,6 +78,9 @@ def region_mean(values, segments, n_regions):
         Label maps with contiguous ids per image.
     n_regions : int
         Padded region count, at least ``segments.max() + 1``.
+    sizes : Tensor of shape (B, n_regions), default=None
+        :func:`region_sizes` of ``segments``, when the caller has them
+        already; computed otherwise.
 
     Returns
     -------
@@ -100,7 +103,9 @@ def region_mean(values, segments, n_regions):
     index = segments.flatten(1).unsqueeze(1).expand(-1, channels, -1)
     sums = flat_values.new_zeros(batch, channels, n_regions)
     sums = sums.scatter_add(2, index, flat_values)
-    sizes = region_sizes(segments, n_regions).to(values.dtype)
+    if sizes is None:
+        sizes = region_sizes(segments, n_regions)
+    sizes = sizes.to(values.dtype)
     return (sums / sizes.clamp(min=1).unsqueeze(1)).transpose(1, 2)
 
 

@@ -14,8 +14,22 @@ class SelectorHead(nn.Module):
     projected and upsampled onto the high-resolution (shallow, spatially
     precise) map, and a 1x1 convolution predicts ``1 + K`` channels: the
     selection logit and K embedding dimensions. The threshold ``tau`` enters
-    as a learned per-channel offset added to both maps, so one set of
-    backbone features serves every tau during the dynamic-threshold search.
+    as a learned per-channel offset added to both maps.
+
+    The head is evaluated in two parts, so that the dynamic-threshold search
+    pays little per tau. Every layer between the offsets and the output is
+    linear except the batch norm and ReLU of the low-resolution branch: a
+    1x1 convolution of ``x + offset`` is the convolution of ``x`` plus a
+    constant per channel, and a 1x1 convolution commutes with bilinear
+    upsampling. :meth:`prepare` therefore computes everything that does not
+    depend on tau once per image (the projected low-resolution map before
+    its batch norm, and the high-resolution branch mapped straight to the
+    ``1 + K`` outputs by the product of its two 1x1 convolutions);
+    :meth:`forward` adds the tau offsets, applies batch
+    norm and ReLU at low resolution, maps to ``1 + K`` channels and only
+    then upsamples. The result is the LR-ASPP computation above, in another
+    order (equal up to floating-point rounding); training uses the same two
+    parts, so trained and evaluated models compute the same function.
 
     Parameters
     ----------
@@ -37,7 +51,8 @@ class SelectorHead(nn.Module):
     >>> from sklearn_p2p.nn import SelectorHead
     >>> head = SelectorHead(high_channels=8, low_channels=16, n_outputs=4)
     >>> high, low = torch.rand(2, 8, 16, 16), torch.rand(2, 16, 4, 4)
-    >>> head(high, low, tau=torch.tensor([0.2, 0.5]), output_size=(32, 32)).shape
+    >>> prepared = head.prepare(high, low)  # once per image
+    >>> head(prepared, tau=torch.tensor([0.2, 0.5]), output_size=(32, 32)).shape
     torch.Size([2, 4, 32, 32])
     """
 
@@ -55,8 +70,24 @@ class SelectorHead(nn.Module):
         with torch.no_grad():
             self.out.bias[0] = initial_keep_logit
 
-    def forward(self, high, low, tau, output_size):
-        """Per-pixel outputs at ``output_size`` for the given thresholds.
+    def _out_weights(self):
+        """The output convolution's weights on the low branch, and the high branch's map.
+
+        The high branch (1x1 projection, then its half of the 1x1 output
+        convolution) is two linear maps in a row; they are composed into
+        one ``(n_outputs, high_channels)`` matrix and bias, so the
+        full-resolution map goes straight to ``n_outputs`` channels instead
+        of through ``hidden`` of them.
+        """
+        hidden = self.high_proj.out_channels
+        out_weight = self.out.weight.flatten(1)
+        low_weight, high_out_weight = out_weight[:, :hidden], out_weight[:, hidden:]
+        high_weight = high_out_weight @ self.high_proj.weight.flatten(1)
+        high_bias = high_out_weight @ self.high_proj.bias + self.out.bias
+        return low_weight, high_weight, high_bias
+
+    def prepare(self, high, low):
+        """The tau-independent part of the head, computed once per image.
 
         Parameters
         ----------
@@ -64,6 +95,29 @@ class SelectorHead(nn.Module):
             High-resolution (shallow) features.
         low : Tensor of shape (B, low_channels, h2, w2)
             Low-resolution (deep) features.
+
+        Returns
+        -------
+        low_projected : Tensor of shape (B, hidden, h2, w2)
+            The low-resolution map after the projection's convolution, before
+            its batch norm.
+        high_out : Tensor of shape (B, n_outputs, h1, w1)
+            The high-resolution branch's contribution to the output, bias
+            included.
+        """
+        _, high_weight, high_bias = self._out_weights()
+        low_projected = self.low_proj[0](low)
+        high_out = F.conv2d(high, high_weight[:, :, None, None], high_bias)
+        return low_projected, high_out
+
+    def forward(self, prepared, tau, output_size):
+        """Per-pixel outputs at ``output_size`` for the given thresholds.
+
+        Parameters
+        ----------
+        prepared : tuple of Tensor
+            ``(low_projected, high_out)`` from :meth:`prepare`, for the same
+            images as ``tau``.
         tau : Tensor of shape (B,)
             Threshold of each image.
         output_size : tuple of int
@@ -74,14 +128,24 @@ class SelectorHead(nn.Module):
         out : Tensor of shape (B, n_outputs, H, W)
             Bilinearly upsampled outputs of the 1x1 convolution.
         """
-        tau = tau.to(high.dtype).view(-1, 1)
-        high = high + self.tau_high(tau)[:, :, None, None]
-        low = low + self.tau_low(tau)[:, :, None, None]
-        low = self.low_proj(low)
-        low = F.interpolate(low, size=high.shape[-2:], mode="bilinear", align_corners=False)
-        merged = torch.cat([low, self.high_proj(high)], dim=1)
-        out = self.out(merged)
-        return F.interpolate(out, size=output_size, mode="bilinear", align_corners=False)
+        low_projected, high_out = prepared
+        low_weight, high_weight, _ = self._out_weights()
+        conv, batch_norm, relu = self.low_proj
+        tau = tau.to(low_projected.dtype).view(-1, 1)
+        # conv(x + offset) = conv(x) + conv(offset) for the bias-free 1x1 conv
+        low_offset = F.linear(self.tau_low(tau), conv.weight.flatten(1))
+        low = relu(batch_norm(low_projected + low_offset[:, :, None, None]))
+        low = F.conv2d(low, low_weight[:, :, None, None])
+        low = _resize(low, high_out.shape[-2:])
+        high_offset = F.linear(self.tau_high(tau), high_weight)
+        return _resize(low + high_out + high_offset[:, :, None, None], output_size)
+
+
+def _resize(x, size):
+    """Bilinear resize (align_corners=False); a no-op at the same size."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 class Selector(nn.Module):
@@ -118,7 +182,10 @@ class Selector(nn.Module):
         )
 
     def features(self, x):
-        """Backbone features of a batch, computed once for every tau.
+        """Everything of the selector that does not depend on tau, computed once.
+
+        The backbone runs on the images and the head's tau-independent part
+        (:meth:`SelectorHead.prepare`) on its first and last feature maps.
 
         Parameters
         ----------
@@ -127,13 +194,13 @@ class Selector(nn.Module):
 
         Returns
         -------
-        high : Tensor
-            The backbone's first (highest-resolution) feature map.
-        low : Tensor
-            The backbone's last (lowest-resolution) feature map.
+        features : tuple of Tensor
+            What :meth:`forward` takes; every tensor's first dimension is the
+            batch, so a subset of images is ``tuple(f[index] for f in
+            features)``.
         """
         maps = self.backbone(x)
-        return maps[0], maps[-1]
+        return self.head.prepare(maps[0], maps[-1])
 
     def forward(self, features, tau, output_size):
         """Per-pixel ``(logit, embedding)`` of shape ``(B, 1 + K, H, W)``.
@@ -141,7 +208,7 @@ class Selector(nn.Module):
         Parameters
         ----------
         features : tuple of Tensor
-            ``(high, low)`` from :meth:`features`.
+            From :meth:`features`, for the same images as ``tau``.
         tau : Tensor of shape (B,)
             Threshold of each image.
         output_size : tuple of int
@@ -152,5 +219,4 @@ class Selector(nn.Module):
         out : Tensor of shape (B, 1 + K, H, W)
             Channel 0 is the selection logit, channels 1..K the embedding.
         """
-        high, low = features
-        return self.head(high, low, tau, output_size)
+        return self.head(features, tau, output_size)

@@ -266,3 +266,17 @@ def test_make_labels_contiguous_keeps_order_and_identity():
     # ... and returned as is when it did not.
     contiguous = segments[1:]
     assert make_labels_contiguous(contiguous) is contiguous
+
+
+def test_make_labels_contiguous_matches_np_unique_per_image():
+    # Images with gaps, without gaps, with few and with many ids, in one batch.
+    rng = np.random.RandomState(0)
+    segments = rng.choice([0, 3, 7, 50], size=(6, 5, 4))
+    segments[1] = rng.randint(0, 3, size=(5, 4))
+    segments[2] = np.arange(20).reshape(5, 4)
+    segments[3] = 0
+    out = make_labels_contiguous(segments)
+    for original, relabelled in zip(segments, out):
+        expected = np.unique(original, return_inverse=True)[1].reshape(original.shape)
+        np.testing.assert_array_equal(relabelled, expected)
+    assert out.dtype == segments.dtype
