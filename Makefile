@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test benchmark benchmark-performance clean
+.PHONY: setup demo test benchmark benchmark-performance benchmark-scaling clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ benchmark: $(STAMP)
 # tables in benchmarks/results/performance.txt and docs/benchmarks.rst.
 benchmark-performance: $(STAMP)
 	$(PY) benchmarks/performance.py --output-dir benchmarks/results
+
+# Cost per image of superpixels, region pooling, covariance sampling, training
+# and inference as image size, segment count and batch size grow, and the
+# projected time of the paper's ImageNet run (about 4 minutes on 2 idle cores);
+# tables in benchmarks/results/scaling.txt and docs/performance.rst.
+benchmark-scaling: $(STAMP)
+	$(PY) benchmarks/scaling.py --output-dir benchmarks/results
 
 clean:
 	rm -rf $(VENV) output build *.egg-info

@@ -20,9 +20,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochScoring, ProgressBar
+from skorch.dataset import Dataset as SkorchDataset
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_numpy, to_tensor
 
+from ._superpixel_dataset import (
+    EncodedItems,
+    SuperpixelDataset,
+    base_dataset,
+    dataset_targets,
+    item_image,
+)
 from ._superpixels import SuperpixelTransformer
 from .callbacks import GumbelTemperatureSchedule, SparsityWarmup, StopOnNonFiniteLoss
 from .nn import P2PNetwork, p2p_penalty
@@ -317,16 +325,20 @@ class P2PClassifier(NeuralNetClassifier):
         return params
 
     def _get_param_names(self):
-        # skorch lists its private ``_params_to_validate`` set among the
-        # parameters; __init__ rebuilds it from the prefixed keyword arguments
-        # that clone() passes, so it is bookkeeping, not a parameter.
-        return [name for name in super()._get_param_names() if name != "_params_to_validate"]
+        # skorch lists every attribute without a trailing underscore, among
+        # them its private ``_params_to_validate`` (rebuilt by __init__ from
+        # the prefixed keyword arguments that clone() passes) and, with
+        # AcceleratedP2PClassifier, ``_wrapped_with_accelerator``: private
+        # bookkeeping, not parameters.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
     def __setstate__(self, state):
+        # skorch loads the weights onto state["device"]: give it a concrete
+        # one. None (device placement left to Accelerate) loads like "auto".
         requested = state["device"]
-        state["device"] = resolve_device(requested)
+        state["device"] = resolve_device("auto" if requested is None else requested)
         super().__setstate__(state)
-        if isinstance(requested, str) and requested == "auto":
+        if requested is None or (isinstance(requested, str) and requested == "auto"):
             self.__dict__["device"] = requested
 
     # -- skorch hooks --------------------------------------------------
@@ -428,8 +440,10 @@ class P2PClassifier(NeuralNetClassifier):
             :meth:`sklearn_p2p.nn.P2PNetwork.forward`.
         """
         if self.module_.training:
-            kwargs = {"tau": self._fixed_tau(),
-                      "temperature": getattr(self, "temperature_", 1.0)}
+            # A tensor, not a float: torch.compile specialises on Python
+            # floats and would recompile whenever the schedule changes it.
+            temperature = torch.tensor(getattr(self, "temperature_", 1.0), dtype=torch.float32)
+            kwargs = {"tau": self._fixed_tau(), "temperature": temperature}
         else:
             kwargs = {"tau": self._fixed_tau(), "delta": self.delta,
                       "tau_step": self.tau_step}
@@ -515,7 +529,11 @@ class P2PClassifier(NeuralNetClassifier):
             else:
                 images = check_images(X, value_range=self.value_range)
                 n_channels = images.shape[-1]
-        image_shape = tuple(images.shape[1:3])
+        self._check_image_format(tuple(images.shape[1:3]), n_channels, reset=reset)
+        return images, n_features
+
+    def _check_image_format(self, image_shape, n_channels, *, reset):
+        """Record (reset) or check the image size and channel count."""
         if reset:
             self.n_channels_, self.image_shape_ = n_channels, image_shape
         elif image_shape != self.image_shape_:
@@ -533,7 +551,6 @@ class P2PClassifier(NeuralNetClassifier):
                 f"{type(self).__name__} was fitted on images with "
                 f"{self.n_channels_} channel(s). Convert them (e.g. with {fix})."
             )
-        return images, n_features
 
     def _add_superpixels(self, images, n_features, *, reset):
         """Append the label map to validated images (precomputed: as given)."""
@@ -547,6 +564,88 @@ class P2PClassifier(NeuralNetClassifier):
                     transformer.set_params(verbose=max(transformer.verbose, 1))
                 self.superpixels_ = transformer.fit(images)
             return self.superpixels_.transform(images)
+
+    def _packed_dataset(self, X, *, reset):
+        """A dataset of packed items ``(H, W, C + 1)`` from a user's Dataset.
+
+        Records (reset) or checks the image format from the first item; only
+        that item is read here.
+        """
+        if len(X) == 0:
+            raise ValueError("X is an empty dataset; pass at least one image.")
+        segmented = isinstance(base_dataset(X), SuperpixelDataset)
+        if self._uses_precomputed():
+            if self.value_range is not None:
+                raise ValueError(
+                    "value_range cannot be used with superpixels='precomputed': "
+                    "set it on the SuperpixelTransformer of the SuperpixelDataset."
+                )
+            # Packed items are channel-last, as SuperpixelDataset returns them.
+            first = np.asarray(item_image(X[0]))
+            images, _ = check_precomputed(first[None], input_name="X[0]")
+            self._check_image_format(tuple(first.shape[:2]), images.shape[-1], reset=reset)
+            return X
+        if segmented:
+            raise ValueError(
+                "X is a SuperpixelDataset, whose items already carry their label "
+                "maps; pass superpixels='precomputed' to P2PClassifier, or pass "
+                "the dataset it wraps."
+            )
+        if reset:
+            transformer = clone(self.superpixels if self.superpixels is not None
+                                else SuperpixelTransformer())
+            if self.value_range is not None:
+                transformer.set_params(value_range=self.value_range)
+            dataset = SuperpixelDataset(X, transformer)
+            self.superpixels_ = dataset.superpixels_
+        else:
+            dataset = SuperpixelDataset(X, self.superpixels_)
+        self._check_image_format(dataset.image_shape_, dataset.n_channels_, reset=reset)
+        return dataset
+
+    def _dataset_classes(self, X, y):
+        """Classes of a Dataset: from ``classes``, ``y`` or ``X.targets``."""
+        if self.classes is not None:
+            return np.asarray(self.classes)
+        if y is not None:
+            labels = column_or_1d(y, warn=True)
+            if len(labels) != len(X):
+                raise ValueError(
+                    f"X and y have different lengths: {len(X)} items but "
+                    f"{len(labels)} labels. Pass one label per item."
+                )
+        elif (labels := dataset_targets(X)) is None:
+            raise ValueError(
+                f"{type(self).__name__} cannot tell the classes of a Dataset "
+                "without reading every item: pass y (the label of each item), "
+                "classes=[...], or a dataset with a 'targets' attribute (as "
+                "torchvision's and sklearn_p2p.datasets.ImageFolderDataset have)."
+            )
+        check_classification_targets(labels)
+        return np.unique(labels)
+
+    def _validate_training_dataset(self, X, y, *, reset):
+        if reset:
+            classes = self._dataset_classes(X, y)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"The dataset has one class only ({classes[0]!r}); a classifier "
+                    "needs at least two classes to learn from."
+                )
+        packed = self._packed_dataset(X, reset=reset)
+        if reset:
+            self.classes_inferred_ = classes
+        y_encoded = None
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            unknown = np.setdiff1d(y, self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} not among the classes "
+                    f"{self.classes_.tolist()} seen when the model was initialised."
+                )
+            y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        return EncodedItems(packed, self.classes_), y_encoded
 
     def _check_fit_params(self, fit_params):
         """Reject keywords the network cannot take, before any torch work.
@@ -573,10 +672,13 @@ class P2PClassifier(NeuralNetClassifier):
 
     def _validate_training_data(self, X, y, *, reset):
         self._validate_hyperparameters()
+        if is_dataset(X):
+            return self._validate_training_dataset(X, y, reset=reset)
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
-                "y is None; pass one label per image."
+                "y is None; pass one label per image (only a torch Dataset of "
+                "(image, label) items can go without)."
             )
         images, n_features = self._check_X(X, reset=reset)
         y = column_or_1d(y, warn=True)
@@ -607,19 +709,30 @@ class P2PClassifier(NeuralNetClassifier):
         return Xp, np.searchsorted(self.classes_, y).astype(np.int64)
 
     # -- fitting -------------------------------------------------------
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y=None, **fit_params):
         """Train on images ``X`` with labels ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
             uint8 in [0, 255] or float in [0, 1] (other ranges with
             ``value_range``); with ``superpixels="precomputed"``, the output
             of :class:`SuperpixelTransformer` of shape (n_samples, H, W, C + 1).
             With ``image_shape``, also flattened, of shape
-            (n_samples, n_features).
-        y : array-like of shape (n_samples,)
-            Labels of any type.
+            (n_samples, n_features). For data larger than memory, a map-style
+            torch Dataset of ``(image, label)`` items (e.g.
+            :class:`~sklearn_p2p.datasets.ImageFolderDataset`): items are read,
+            augmented by the dataset's own transform and segmented batch by
+            batch, in DataLoader workers with
+            ``iterator_train__num_workers``; with
+            ``superpixels="precomputed"``, a :class:`SuperpixelDataset`.
+        y : array-like of shape (n_samples,), default=None
+            Labels of any type. Required for arrays; for a Dataset the labels
+            come from its items, and ``y`` (if given) only tells the classes
+            and stratifies a validation split. Without ``y``, the classes of a
+            Dataset come from the ``classes`` parameter or the dataset's
+            ``targets`` attribute.
         **fit_params
             Passed to skorch's ``fit_loop``.
 
@@ -637,7 +750,7 @@ class P2PClassifier(NeuralNetClassifier):
             super().partial_fit(Xp, y_encoded, _routing_method="fit", **fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training for ``max_epochs`` (or ``epochs=n``) more epochs.
 
         The first call on an unfitted classifier initialises it like
@@ -646,10 +759,12 @@ class P2PClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
             Images as in :meth:`fit`, of the size seen first.
-        y : array-like of shape (n_samples,)
-            Labels, among the classes seen first.
+        y : array-like of shape (n_samples,), default=None
+            Labels, among the classes seen first (optional for a Dataset, as
+            in :meth:`fit`).
         classes : array-like of shape (n_classes,), default=None
             Ignored; the classes are those of the first call (or the
             ``classes`` parameter of skorch).
@@ -674,8 +789,9 @@ class P2PClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            Images as in :meth:`fit`.
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            Images as in :meth:`fit`; a Dataset's labels are ignored.
 
         Returns
         -------
@@ -684,17 +800,18 @@ class P2PClassifier(NeuralNetClassifier):
             the masked image at each image's threshold (as :meth:`explain`
             returns it).
         """
-        if is_dataset(X):  # skorch's own validation passes its Dataset
+        if _is_prepared(X):  # skorch's validation passes what fit prepared
             return super().predict_proba(X)
         check_is_fitted(self)
-        return super().predict_proba(self._prepare_images(X, reset=False))
+        return super().predict_proba(self._prepare_inputs(X))
 
     def predict(self, X):
         """Class labels, from the masked image at each image's threshold.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
             Images as in :meth:`fit`.
 
         Returns
@@ -710,8 +827,11 @@ class P2PClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            Images as in :meth:`fit`.
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            Images as in :meth:`fit`; a Dataset's labels are ignored. The
+            returned arrays are in memory (one byte per pixel for the masks):
+            explain a large Dataset in parts (``torch.utils.data.Subset``).
         delta : float in (0, 1], default=None
             Certainty for dynamic thresholding; None uses the fitted
             ``delta``. Ignored with a fixed ``threshold``.
@@ -737,14 +857,13 @@ class P2PClassifier(NeuralNetClassifier):
             {"delta": self._parameter_constraints["delta"]}, {"delta": delta},
             caller_name=f"{type(self).__name__}.explain",
         )
-        Xp = self._prepare_images(X, reset=False)
-        outputs = self._explain_batches(Xp, delta)
+        outputs = self._explain_batches(self._prepare_inputs(X), delta)
         if not return_details:
             return outputs["masks"]
         proba = outputs["proba"]
         return Bunch(
             masks=outputs["masks"],
-            segments=Xp[..., -1].astype(np.int64),
+            segments=outputs["segments"].astype(np.int64),
             region_probs=outputs["region_probs"],
             tau=outputs["tau"],
             embeddings=outputs["embeddings"],
@@ -790,6 +909,11 @@ class P2PClassifier(NeuralNetClassifier):
         True
         """
         check_is_fitted(self)
+        if is_dataset(X):
+            raise TypeError(
+                "predict_proba_masked takes images as an array, not a Dataset; "
+                "load the images to mask (e.g. a Subset) into an array first."
+            )
         Xp = self._prepare_images(X, reset=False)
         masks = np.asarray(masks)
         if masks.shape != Xp.shape[:3]:
@@ -805,26 +929,35 @@ class P2PClassifier(NeuralNetClassifier):
         packed = np.concatenate([Xp, masks[..., None].astype(np.float32)], axis=-1)
         probas = []
         self.module_.eval()
-        for batch in self.get_iterator(self.get_dataset(packed), training=False):
-            Xi, _ = unpack_data(batch)
-            Xi = to_tensor(Xi, device=self.device)
+        for Xi in self._inference_batches(self.get_dataset(packed)):
             logits = self.module_.classify_masked(Xi[..., :-1], Xi[..., -1])
             probas.append(to_numpy(torch.softmax(logits, dim=1)))
         return np.concatenate(probas)
 
+    def _prepare_inputs(self, X):
+        """Packed images for inference: an array, or a dataset for a Dataset."""
+        if is_dataset(X):
+            return EncodedItems(self._packed_dataset(X, reset=False), classes=None)
+        return self._prepare_images(X, reset=False)
+
+    def _inference_batches(self, dataset):
+        """Input tensors of the batches of ``dataset``, in order, on the device."""
+        for batch in self.get_iterator(dataset, training=False):
+            Xi, _ = unpack_data(batch)
+            yield to_tensor(Xi, device=self.device)
+
     def _explain_batches(self, Xp, delta):
         keys = ("masks", "region_probs", "tau", "embeddings", "n_regions", "proba", "kept_fraction")
-        chunks = {key: [] for key in keys}
+        chunks = {key: [] for key in keys + ("segments",)}
         self.module_.eval()
-        iterator = self.get_iterator(self.get_dataset(Xp), training=False)
-        for batch in iterator:
-            Xi, _ = unpack_data(batch)
+        dataset = Xp if is_dataset(Xp) else self.get_dataset(Xp)
+        for Xi in self._inference_batches(dataset):
             out = self.module_.explain(
-                to_tensor(Xi, device=self.device), tau=self._fixed_tau(),
-                delta=delta, tau_step=self.tau_step,
+                Xi, tau=self._fixed_tau(), delta=delta, tau_step=self.tau_step,
             )
             for key in keys:
                 chunks[key].append(to_numpy(out[key]))
+            chunks["segments"].append(to_numpy(Xi[..., -1]))
         return {key: _concatenate_padded(parts) for key, parts in chunks.items()}
 
     def __sklearn_tags__(self):
@@ -836,6 +969,11 @@ class P2PClassifier(NeuralNetClassifier):
         tags.input_tags.positive_only = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _is_prepared(X):
+    """Whether X is a dataset this classifier built (skorch passes them back)."""
+    return isinstance(base_dataset(X), (SkorchDataset, EncodedItems))
 
 
 def _concatenate_padded(parts):

@@ -184,6 +184,12 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads, progre
     return make_labels_contiguous(segments)
 
 
+def _in_dataloader_worker():
+    import torch.utils.data
+
+    return torch.utils.data.get_worker_info() is not None
+
+
 def _segment_images(images, n_segments, compactness, backend, n_jobs, verbose=0):
     """Segment validated float32 images with a resolved backend."""
     n_images, height, width, _ = images.shape
@@ -194,7 +200,9 @@ def _segment_images(images, n_segments, compactness, backend, n_jobs, verbose=0)
         max(1, n_pixels // _MIN_PIXELS_PER_CHUNK[backend]),
     )
     if n_chunks <= 1:
-        num_threads = 1 if height * width < _FAST_SLIC_THREADED_MIN_PIXELS else -1
+        small = height * width < _FAST_SLIC_THREADED_MIN_PIXELS
+        # DataLoader workers already run in parallel; threads would oversubscribe.
+        num_threads = 1 if small or _in_dataloader_worker() else -1
         return _segment_chunk(
             images, n_segments, compactness, backend, num_threads, progress=verbose > 0
         )

@@ -156,6 +156,38 @@ def _find_mask(mask_folder, relative, extensions):
     )
 
 
+def _list_image_folder(folder, path, extensions):
+    """Image files of ``folder/<class>/**``, their class indices, class names."""
+    class_dirs = sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not class_dirs:
+        raise ValueError(
+            f"path={str(path)!r} holds no class sub-folder. Put the images of "
+            "each class in their own sub-folder: path/<class name>/<image>."
+        )
+
+    files, target = [], []
+    for label, class_dir in enumerate(class_dirs):
+        found = sorted(
+            p
+            for p in class_dir.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in extensions
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        )
+        if not found:
+            raise ValueError(
+                f"Class folder {class_dir.as_posix()!r} holds no image with one "
+                f"of the extensions {', '.join(extensions)}. Remove the folder or "
+                "pass the extensions of its images."
+            )
+        files.extend(found)
+        target.extend([label] * len(found))
+
+    return files, target, [d.name for d in class_dirs]
+
+
 def load_image_folder(
     path,
     *,
@@ -247,32 +279,7 @@ def load_image_folder(
     shape = _check_image_size(image_size)
     extensions = _check_extensions(extensions)
 
-    class_dirs = sorted(
-        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
-    if not class_dirs:
-        raise ValueError(
-            f"path={str(path)!r} holds no class sub-folder. Put the images of "
-            "each class in their own sub-folder: path/<class name>/<image>."
-        )
-
-    files, target = [], []
-    for label, class_dir in enumerate(class_dirs):
-        found = sorted(
-            p
-            for p in class_dir.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in extensions
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        )
-        if not found:
-            raise ValueError(
-                f"Class folder {class_dir.as_posix()!r} holds no image with one "
-                f"of the extensions {', '.join(extensions)}. Remove the folder or "
-                "pass the extensions of its images."
-            )
-        files.extend(found)
-        target.extend([label] * len(found))
+    files, target, class_names = _list_image_folder(folder, path, extensions)
 
     images, masks = [], []
     first_shape = {}
@@ -308,7 +315,7 @@ def load_image_folder(
     data = Bunch(
         images=np.stack(images),
         target=np.asarray(target, dtype=np.int64),
-        target_names=[d.name for d in class_dirs],
+        target_names=class_names,
         filenames=np.asarray([str(f) for f in files], dtype=object),
     )
     if mask_folder is not None:

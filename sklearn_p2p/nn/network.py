@@ -130,7 +130,7 @@ class P2PNetwork(MaskedClassifier):
             searches (evaluation) it per image.
         delta : float, default=0.99
             Certainty of the search (evaluation only).
-        temperature : float, default=1.0
+        temperature : float or Tensor, default=1.0
             Relaxed-Bernoulli temperature (training only).
         tau_step : float, default=0.05
             Step of the tau grid of the search (evaluation only).
