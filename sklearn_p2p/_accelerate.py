@@ -28,10 +28,10 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
     See the user guide, "Scaling up", for launch commands and what was
     tested.
 
-    ``explain`` and ``predict_proba_masked`` run every image through each
-    process (they are not sharded); ``predict`` and ``predict_proba`` are
-    sharded and gathered by Accelerate while the network is still prepared,
-    i.e. with ``unwrap_after_train=False``.
+    With several processes, ``predict`` and ``predict_proba`` split the
+    images between them and gather the results, so every process gets all
+    of them; ``explain`` and ``predict_proba_masked`` are not split: each
+    process computes every image it is given.
 
     Parameters
     ----------

@@ -626,25 +626,9 @@ class P2PClassifier(NeuralNetClassifier):
 
     def _validate_training_dataset(self, X, y, *, reset):
         if reset:
-            classes = self._dataset_classes(X, y)
-            if len(classes) < 2:
-                raise ValueError(
-                    f"The dataset has one class only ({classes[0]!r}); a classifier "
-                    "needs at least two classes to learn from."
-                )
+            self._record_classes(self._dataset_classes(X, y))
+        y_encoded = None if y is None else self._encode_labels(column_or_1d(y, warn=True))
         packed = self._packed_dataset(X, reset=reset)
-        if reset:
-            self.classes_inferred_ = classes
-        y_encoded = None
-        if y is not None:
-            y = column_or_1d(y, warn=True)
-            unknown = np.setdiff1d(y, self.classes_)
-            if len(unknown):
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()} not among the classes "
-                    f"{self.classes_.tolist()} seen when the model was initialised."
-                )
-            y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
         return EncodedItems(packed, self.classes_), y_encoded
 
     def _check_fit_params(self, fit_params):
@@ -692,21 +676,30 @@ class P2PClassifier(NeuralNetClassifier):
                 f"{len(y)} labels. Pass one label per image."
             )
         if reset:
-            classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
-            if len(classes) < 2:
-                raise ValueError(
-                    f"y contains one class only ({classes[0]!r}); a classifier "
-                    "needs at least two classes to learn from."
-                )
-            self.classes_inferred_ = classes
+            self._record_classes(
+                np.unique(y) if self.classes is None else np.asarray(self.classes)
+            )
+        y_encoded = self._encode_labels(y)
+        Xp = self._add_superpixels(images, n_features, reset=reset)
+        return Xp, y_encoded
+
+    def _record_classes(self, classes):
+        if len(classes) < 2:
+            raise ValueError(
+                f"The labels hold one class only ({classes[0]!r}); a classifier "
+                "needs at least two classes to learn from."
+            )
+        self.classes_inferred_ = classes
+
+    def _encode_labels(self, y):
+        """``y`` as indices into ``classes_``, after checking it holds no other label."""
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not among the classes "
                 f"{self.classes_.tolist()} seen when the model was initialised."
             )
-        Xp = self._add_superpixels(images, n_features, reset=reset)
-        return Xp, np.searchsorted(self.classes_, y).astype(np.int64)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     # -- fitting -------------------------------------------------------
     def fit(self, X, y=None, **fit_params):

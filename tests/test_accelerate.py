@@ -114,7 +114,9 @@ def test_two_processes_shard_the_data_and_stay_in_sync(tmp_path):
         assert report["world_size"] == 2
         assert report["distributed_type"] == "DistributedType.MULTI_CPU"
         assert report["images_per_epoch"] == 12, "each process should train on half"
-        assert report["n_masks"] == 24 and report["proba_finite"]
+        assert report["n_masks"] == 24, "explain should see every image"
+        assert report["n_proba"] == 24, "predict_proba should gather every image"
+        assert report["proba_finite"]
     # DDP averages the gradients, so both processes end with the same weights.
     assert reports[0]["weights_sum"] == reports[1]["weights_sum"]
     assert reports[0]["weights_abs_sum"] == reports[1]["weights_abs_sum"]

@@ -285,6 +285,8 @@ def test_dataset_classes_come_from_y_classes_or_targets(image_folder, make_p2p):
     subset = torch.utils.data.Subset(base, np.flatnonzero(base.targets != 2))
     clf = make_p2p(max_epochs=1).fit(subset)
     np.testing.assert_array_equal(clf.classes_, [0, 1])
+    with pytest.raises(ValueError, match="one class only"):
+        make_p2p(max_epochs=1).fit(torch.utils.data.Subset(base, np.flatnonzero(base.targets == 1)))
 
     items = Items([base[i] for i in range(len(base))])
     with pytest.raises(ValueError, match="cannot tell the classes of a Dataset"):

@@ -44,6 +44,7 @@ def main(folder, output):
     clf.fit(dataset)
     weights = torch.cat([p.detach().flatten() for p in clf.module_.parameters()])
     masks = clf.explain(dataset)
+    proba = clf.predict_proba(dataset)
     report = {
         "rank": accelerator.process_index,
         "world_size": accelerator.num_processes,
@@ -52,7 +53,8 @@ def main(folder, output):
         "weights_sum": float(weights.double().sum()),
         "weights_abs_sum": float(weights.double().abs().sum()),
         "n_masks": int(len(masks)),
-        "proba_finite": bool(np.isfinite(clf.predict_proba(dataset)).all()),
+        "n_proba": int(len(proba)),
+        "proba_finite": bool(np.isfinite(proba).all()),
     }
     path = Path(output) / f"rank{accelerator.process_index}.json"
     path.write_text(json.dumps(report))
