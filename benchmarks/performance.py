@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from _common import cpu_name
+
 HERE = Path(__file__).resolve().parent
 
 #: (script, extra arguments), in the order they run.
@@ -30,17 +32,6 @@ BENCHMARKS = [
     ("training.py", ["--backbones", "tiny_cnn", "resnet18"]),
     ("memory.py", []),
 ]
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def machine_header():

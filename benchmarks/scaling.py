@@ -68,9 +68,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from skimage import data
-from skimage.transform import resize
 
+from _common import cpu_name, photo_crops
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p._superpixels import _segment_chunk, segment_images
 from sklearn_p2p.nn import (
@@ -222,24 +221,9 @@ def fit_line(name, x, seconds, unit, scale):
 
 
 # -- data --------------------------------------------------------------------
-def photo_crops(n_images, size, seed=0):
-    """Random square crops of scikit-image's sample photos, resized to ``size``, uint8."""
-    rng = np.random.RandomState(seed)
-    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
-    crops = []
-    for i in range(n_images):
-        photo = photos[i % len(photos)]
-        side = rng.randint(min(photo.shape[:2]) // 3, min(photo.shape[:2]) + 1)
-        top = rng.randint(0, photo.shape[0] - side + 1)
-        left = rng.randint(0, photo.shape[1] - side + 1)
-        crop = resize(photo[top:top + side, left:left + side], (size, size), anti_aliasing=True)
-        crops.append(np.rint(crop * 255).astype(np.uint8))
-    return np.stack(crops)
-
-
 def superpixel_batch(n_images, size, n_segments):
     """Photo crops with their superpixels, as the network takes them, and labels."""
-    images = photo_crops(n_images, size)
+    images = photo_crops(n_images, size, np.random.RandomState(0))
     Xp = SuperpixelTransformer(n_segments=n_segments).fit_transform(images)
     y = np.arange(n_images) % 4
     return Xp, y
@@ -259,7 +243,7 @@ def superpixel_part(args):
     timer = Interleaved("cpu")
     regions = {}
     for size in args.sizes:
-        images = photo_crops(args.slic_images, size)
+        images = photo_crops(args.slic_images, size, np.random.RandomState(0))
         floats = images.astype(np.float32) / 255
         timer.add(("package", size), lambda images=images: segment_images(
             images, n_segments=100, backend="fast-slic"))
@@ -285,7 +269,7 @@ def superpixel_part(args):
 
 
 def pooling_inputs(batch, size, n_segments, k, device):
-    images = photo_crops(batch, size)
+    images = photo_crops(batch, size, np.random.RandomState(0))
     segments = torch.as_tensor(segment_images(images, n_segments=n_segments), device=device)
     generator = torch.Generator().manual_seed(0)
     values = torch.randn(batch, 1 + k, size, size, generator=generator).to(device)
@@ -526,7 +510,7 @@ def paper_part(args, device):
     emit(f"built in {time.perf_counter() - start:.1f} s, {n_params / 1e6:.2f} M parameters")
     timer = Interleaved(device)
     stats = add_end_to_end(timer, "paper", clf, Xp, y, device, PAPER["delta"])
-    images = photo_crops(args.slic_images, size)
+    images = photo_crops(args.slic_images, size, np.random.RandomState(0))
     floats = images.astype(np.float32) / 255
     timer.add("slic package", lambda: segment_images(
         images, n_segments=PAPER["n_segments"], backend="fast-slic"))
@@ -595,17 +579,6 @@ def paper_part(args, device):
 
 
 # -- machine -----------------------------------------------------------------
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def describe_device(device):
     if torch.device(device).type == "cuda":
         return f"{torch.cuda.get_device_name(torch.device(device))} (CUDA {torch.version.cuda})"

@@ -23,10 +23,9 @@ import time
 
 import numpy as np
 
+from _common import photo_crops
 from sklearn_p2p import SuperpixelDataset, SuperpixelTransformer
 from sklearn_p2p._superpixels import _fast_slic_class
-
-from superpixels import photo_crops
 
 
 def per_item_ms(read, n_items, repeats):

@@ -23,29 +23,14 @@ import time
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from skimage import data
 from skimage.segmentation import slic
-from skimage.transform import resize
 
+from _common import photo_crops
 from sklearn_p2p import SuperpixelTransformer
 from sklearn_p2p._superpixels import _SKIMAGE_COMPACTNESS_SCALE
 
 #: Images per size: enough for a stable time, few enough for scikit-image.
 DEFAULT_N_IMAGES = {32: 400, 64: 200, 128: 100, 224: 60, 512: 12}
-
-
-def photo_crops(n_images, size, rng):
-    """Random square crops of four photos, resized to ``size``, as uint8."""
-    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
-    crops = []
-    for i in range(n_images):
-        photo = photos[i % len(photos)]
-        side = rng.randint(min(photo.shape[:2]) // 4, min(photo.shape[:2]))
-        top = rng.randint(0, photo.shape[0] - side + 1)
-        left = rng.randint(0, photo.shape[1] - side + 1)
-        crop = resize(photo[top:top + side, left:left + side], (size, size), anti_aliasing=True)
-        crops.append((crop * 255).astype(np.uint8))
-    return np.stack(crops)
 
 
 def best_time(run, repeats):

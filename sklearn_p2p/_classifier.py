@@ -850,7 +850,9 @@ class P2PClassifier(NeuralNetClassifier):
             {"delta": self._parameter_constraints["delta"]}, {"delta": delta},
             caller_name=f"{type(self).__name__}.explain",
         )
-        outputs = self._explain_batches(self._prepare_inputs(X), delta)
+        outputs = self._explain_batches(
+            self._prepare_inputs(X), delta, with_segments=return_details
+        )
         if not return_details:
             return outputs["masks"]
         proba = outputs["proba"]
@@ -939,9 +941,11 @@ class P2PClassifier(NeuralNetClassifier):
             Xi, _ = unpack_data(batch)
             yield to_tensor(Xi, device=self.device)
 
-    def _explain_batches(self, Xp, delta):
+    def _explain_batches(self, Xp, delta, with_segments=False):
         keys = ("masks", "region_probs", "tau", "embeddings", "n_regions", "proba", "kept_fraction")
-        chunks = {key: [] for key in keys + ("segments",)}
+        # The label maps go back to the host only when asked for: they are
+        # the largest output (one float per pixel).
+        chunks = {key: [] for key in keys + (("segments",) if with_segments else ())}
         self.module_.eval()
         dataset = Xp if is_dataset(Xp) else self.get_dataset(Xp)
         for Xi in self._inference_batches(dataset):
@@ -950,7 +954,8 @@ class P2PClassifier(NeuralNetClassifier):
             )
             for key in keys:
                 chunks[key].append(to_numpy(out[key]))
-            chunks["segments"].append(to_numpy(Xi[..., -1]))
+            if with_segments:
+                chunks["segments"].append(to_numpy(Xi[..., -1]))
         return {key: _concatenate_padded(parts) for key, parts in chunks.items()}
 
     def __sklearn_tags__(self):
