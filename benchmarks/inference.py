@@ -39,6 +39,7 @@ import torch
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.datasets import make_cluttered_objects, make_pasted_objects
+from sklearn_p2p.nn._reference_search import full_batch_explain
 
 #: name -> (data set factory, training images, test images, epochs)
 MODELS = {
@@ -74,9 +75,13 @@ def timed(run, repeats):
     return best, result
 
 
-def explain_all(net, batches, **kwargs):
+def explain_all(net, batches, search=None, **kwargs):
+    """Explain every batch, with P2P's search or (``search="full_batch"``) the reference's."""
     with torch.no_grad():
-        outs = [net.explain(batch, **kwargs) for batch in batches]
+        if search == "full_batch":
+            outs = [full_batch_explain(net, batch, **kwargs) for batch in batches]
+        else:
+            outs = [net.explain(batch, **kwargs) for batch in batches]
     return {key: torch.cat([out[key] for out in outs])
             for key in ("tau", "masks", "proba", "n_classifier_passes")}
 
@@ -93,7 +98,7 @@ def train(name, args):
     accuracy = float(np.mean(clf.predict(data.images[n_train:]) == data.target[n_train:]))
     print(f"model {name}: {n_train} training images, {clf.max_epochs} epochs, "
           f"trained in {seconds:.0f} s, test accuracy {accuracy:.3f} (delta 0.99)")
-    return clf, clf._prepare_images(data.images[n_train:], reset=False)
+    return clf, clf._inference_input(data.images[n_train:])
 
 
 def main():

@@ -79,6 +79,7 @@ from sklearn_p2p.nn import (
     region_sizes,
     regions_to_pixels,
     sample_region_logits,
+    split_input,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -230,7 +231,8 @@ def superpixel_batch(n_images, size, n_segments):
 
 
 def mean_regions(Xp):
-    return float(count_regions(torch.as_tensor(Xp[..., -1]).long()).float().mean())
+    _, segments = split_input(torch.as_tensor(Xp))
+    return float(count_regions(segments).float().mean())
 
 
 # -- 1. parts ----------------------------------------------------------------
@@ -404,7 +406,7 @@ def add_end_to_end(timer, key, clf, Xp, y, device, delta):
                 net.train()
         return wrapped
 
-    image = net.normalize(X[..., :-1].permute(0, 3, 1, 2))
+    image = net.normalize(split_input(X)[0])
     full = torch.ones(len(X), *image.shape[-2:], device=device)
     timer.add((key, "train"), lambda: clf.train_step((X, y)))
     timer.add((key, "fixed"), evaluating(lambda: net.explain(X, tau=0.5)))

@@ -36,10 +36,36 @@ html_static_path = ["_static"]
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 autosummary_generate = True
 autodoc_default_options = {"member-order": "bysource"}
-# Class pages come from _templates/autosummary/class.rst, which lists only the
-# methods a class defines itself; numpydoc must not add its own member tables.
+# Class pages come from _templates/autosummary/class.rst, which lists the
+# methods a class or one of the package's own (private) bases defines;
+# numpydoc must not add its own member tables.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+
+def _documented_methods():
+    """Fully qualified public class name -> the methods its page documents."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from sklearn_p2p.utils._docstrings import documented_methods
+
+    modules = ["sklearn_p2p"] + [
+        info.name for info in pkgutil.iter_modules(sklearn_p2p.__path__, "sklearn_p2p.")
+        if not info.name.rsplit(".", 1)[-1].startswith("_")
+    ]
+    methods = {}
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if inspect.isclass(obj):
+                methods[f"{module_name}.{name}"] = documented_methods(obj)
+    return methods
+
+
+autosummary_context = {"documented_methods": _documented_methods()}
 
 # -- intersphinx, with an offline fallback -----------------------------------
 # Links into these projects' documentation need their ``objects.inv``

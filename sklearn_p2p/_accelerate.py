@@ -10,8 +10,10 @@ import functools
 from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 from skorch.net import NeuralNet
+from skorch.utils import to_tensor
 
 from ._classifier import P2PClassifier
+from ._skorch_compat import print_log_sink
 
 __all__ = ["AcceleratedP2PClassifier"]
 
@@ -91,16 +93,11 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         if self.callbacks__print_log__sink != "auto":
             return super()._initialize_callbacks()
         # AccelerateMixin prints the epoch table with accelerator.print (on
-        # the main process only), but skorch's PrintLog ignores verbose=0 for
-        # any sink other than print: use a sink that honours it, and leave
-        # the parameter as the user set it.
-        self.callbacks__print_log__sink = functools.partial(
-            _print_on_main_process, self.accelerator, bool(self.verbose)
-        )
-        try:
+        # the main process only), which skorch's PrintLog does not silence
+        # with verbose=0: use a sink that honours it.
+        sink = functools.partial(_print_on_main_process, self.accelerator, bool(self.verbose))
+        with print_log_sink(self, sink):
             return P2PClassifier._initialize_callbacks(self)
-        finally:
-            self.callbacks__print_log__sink = "auto"
 
     def _inference_batches(self, dataset):
         # Explanations are per image and their region axis differs between
@@ -108,7 +105,7 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         # explains every image, on its own device.
         for batch in NeuralNet.get_iterator(self, dataset, training=False):
             Xi, _ = unpack_data(batch)
-            yield Xi.to(self.accelerator.device)
+            yield to_tensor(Xi, device=self.accelerator.device)
 
 
 def _print_on_main_process(accelerator, verbose, text):

@@ -5,10 +5,6 @@ wrapped dataset's own transform) and segmented when the DataLoader asks for
 it, usually in its worker processes; nothing is kept in memory between
 items. For a fixed data set the label maps can be stored once in a
 memory-mapped file and read back in later epochs and runs.
-
-Also the helpers P2PClassifier uses to read any Dataset's items: the image
-and label of an item, the dataset under Subsets, its ``targets``, and the
-encoding of labels for training.
 """
 
 import hashlib
@@ -22,7 +18,9 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ._dataset_input import ItemImages
 from ._superpixels import SuperpixelTransformer, _library_versions
+from .utils._packed import unpack
 
 __all__ = ["SuperpixelDataset"]
 
@@ -33,40 +31,7 @@ _DIGEST_WORDS = _DIGEST_BYTES // 2
 _MAX_CACHED_LABEL = np.iinfo(np.uint16).max
 
 
-def item_image(item):
-    """The image of a dataset item: ``(image, label)`` pairs or bare images."""
-    return item[0] if isinstance(item, (tuple, list)) else item
-
-
-def item_label(item):
-    """The label of a dataset item; -1 for a bare image."""
-    return item[1] if isinstance(item, (tuple, list)) and len(item) > 1 else -1
-
-
-def as_channel_last(image, index):
-    """A numpy array ``(H, W)`` or ``(H, W, C)`` from one dataset image.
-
-    PIL images and numpy arrays are channel-last already; torch tensors
-    follow torchvision's channel-first ``(C, H, W)`` convention.
-    """
-    if torch.is_tensor(image):
-        array = image.detach().cpu().numpy()
-        if array.ndim == 3:
-            array = np.moveaxis(array, 0, -1)
-    else:
-        array = np.asarray(image)
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3)):
-        shape = tuple(image.shape) if hasattr(image, "shape") else array.shape
-        raise ValueError(
-            f"Item {index} of the dataset is not an image: got {type(image).__name__} "
-            f"of shape {shape}. Items must be (image, label) pairs or images: a "
-            "PIL image, a numpy array (H, W) or (H, W, C), or a torch tensor "
-            "(C, H, W) as torchvision's ToTensor returns, with C in {1, 3}."
-        )
-    return array
-
-
-class SuperpixelDataset(torch.utils.data.Dataset):
+class SuperpixelDataset(ItemImages):
     """Images of a torch Dataset with their SLIC label maps, computed lazily.
 
     Wraps any map-style dataset whose items are ``(image, label)`` pairs (as
@@ -133,14 +98,6 @@ class SuperpixelDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, dataset, superpixels=None, *, cache_dir=None):
-        if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
-            raise TypeError(
-                "dataset must be a map-style torch Dataset (with __len__ and "
-                f"__getitem__); got {type(dataset).__name__}. Wrap an iterable "
-                "in a list or write a Dataset class."
-            )
-        if len(dataset) == 0:
-            raise ValueError("dataset is empty; pass a dataset with at least one image.")
         if superpixels is None:
             superpixels = SuperpixelTransformer()
         if not isinstance(superpixels, SuperpixelTransformer):
@@ -152,61 +109,45 @@ class SuperpixelDataset(torch.utils.data.Dataset):
             raise TypeError(
                 f"cache_dir must be a folder path (str or os.PathLike) or None; got {cache_dir!r}."
             )
-        self.dataset = dataset
+        super().__init__(dataset)
         self.superpixels = superpixels
         self.cache_dir = cache_dir
-
-        first = as_channel_last(item_image(dataset[0]), 0)
         try:
             check_is_fitted(superpixels)
             fitted = superpixels
         except NotFittedError:
-            fitted = clone(superpixels).fit(first[None])
+            fitted = clone(superpixels).fit(self._first_image[None])
         self.superpixels_ = fitted
-        self.image_shape_ = tuple(first.shape[:2])
-        self.n_channels_ = 1 if first.ndim == 2 else first.shape[-1]
         self.cache_file_ = None if cache_dir is None else self._create_cache()
         self._cache = None  # opened lazily in each process (not pickled)
 
-    def __len__(self):
-        return len(self.dataset)
-
     def __getitem__(self, index):
-        item = self.dataset[index]
-        image = as_channel_last(item_image(item), index)
-        if image.shape[:2] != self.image_shape_:
-            raise ValueError(
-                f"Item {index} of the dataset has size {image.shape[:2]}, but the "
-                f"first item has size {self.image_shape_}: a batch needs images of "
-                "one size. Resize them in the dataset's transform (e.g. "
-                "torchvision.transforms.Resize or RandomResizedCrop, or "
-                "ImageFolderDataset(image_size=...))."
-            )
-        packed = self._packed(image, index)
-        return torch.from_numpy(packed), item_label(item)
+        image, label = self._read_item(index)
+        return torch.from_numpy(self._packed(image, index)), label
 
     def __getstate__(self):
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state["_cache"] = None  # each worker maps the file itself
         return state
 
     # -- label maps ----------------------------------------------------
     def _packed(self, image, index):
         """Image in [0, 1] plus its label map, ``(H, W, C + 1)`` float32."""
-        images, _ = self.superpixels_._check_images(image[None], reset=False)
+        transformer = self.superpixels_
+        packed = transformer._read_images(image[None], reset=False, n_spare_channels=1).data
         if self.cache_file_ is None:
-            return self.superpixels_._transform(images)[0]
+            return transformer._label_into(packed)[0]
+        images, labels = unpack(packed)
         digest = self._digest(images)
         row = self._open_cache()[index]
         if np.array_equal(row[-_DIGEST_WORDS:], digest):
-            labels = row[:-_DIGEST_WORDS].reshape(self.image_shape_).astype(np.float32)
-            return np.concatenate([images[0], labels[..., None]], axis=-1)
-        packed = self.superpixels_._transform(images)[0]
-        labels = packed[..., -1]
+            labels[0] = row[:-_DIGEST_WORDS].reshape(self.image_shape_)
+            return packed[0]
+        transformer._label_into(packed)
         if labels.max() <= _MAX_CACHED_LABEL:
-            row[:-_DIGEST_WORDS] = labels.ravel()
+            row[:-_DIGEST_WORDS] = labels[0].ravel()
             row[-_DIGEST_WORDS:] = digest  # written last: marks the row as complete
-        return packed
+        return packed[0]
 
     # -- memory-mapped cache -------------------------------------------
     def _cache_key(self):
@@ -282,58 +223,6 @@ class SuperpixelDataset(torch.utils.data.Dataset):
             pass
         self._open_cache().flush()
         return self
-
-
-def base_dataset(dataset):
-    """The dataset under any ``torch.utils.data.Subset`` wrappers."""
-    while isinstance(dataset, torch.utils.data.Subset):
-        dataset = dataset.dataset
-    return dataset
-
-
-def dataset_targets(dataset):
-    """The ``targets`` of a dataset, through Subsets and SuperpixelDatasets."""
-    if isinstance(dataset, torch.utils.data.Subset):
-        targets = dataset_targets(dataset.dataset)
-        return None if targets is None else targets[np.asarray(dataset.indices)]
-    if isinstance(dataset, SuperpixelDataset):
-        return dataset_targets(dataset.dataset)
-    targets = getattr(dataset, "targets", None)
-    return None if targets is None else np.asarray(targets)
-
-
-class EncodedItems(torch.utils.data.Dataset):
-    """Packed items with labels encoded as ``0 .. n_classes - 1``.
-
-    With ``classes=None`` (inference) every label becomes 0, so that any
-    label type of the user's dataset (strings, say) still collates.
-    """
-
-    def __init__(self, dataset, classes):
-        self.dataset = dataset
-        self.classes = classes
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        item = self.dataset[index]
-        packed = item_image(item)
-        if not torch.is_tensor(packed):
-            packed = torch.as_tensor(np.asarray(packed, dtype=np.float32))
-        if self.classes is None:
-            return packed, 0
-        label = item_label(item)
-        if torch.is_tensor(label):
-            label = label.item()
-        code = int(np.searchsorted(self.classes, label))
-        if code >= len(self.classes) or self.classes[code] != label:
-            raise ValueError(
-                f"Item {index} of the dataset has label {label!r}, which is not "
-                f"among the classes {self.classes.tolist()}. Pass classes=[...] "
-                "listing every label, or y with the label of every item."
-            )
-        return packed, code
 
 
 class _Indices(torch.utils.data.Dataset):

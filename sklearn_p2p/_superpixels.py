@@ -13,23 +13,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     StrOptions,
     validate_params,
 )
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_memory
 
-from .utils._validation import (
-    check_image_shape_param,
-    check_images,
-    check_value_range_param,
-    make_labels_contiguous,
-    reading_flat_input,
-    unflatten_checked,
-)
+from ._region_transformer import RegionTransformer
+from .utils._docstrings import fill_doc
+from .utils._packed import make_labels_contiguous
+from .utils._validation import check_images
 
 __all__ = ["SuperpixelTransformer", "segment_images"]
 
@@ -146,13 +141,14 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads, progre
     segments = np.empty((n_images, height, width), dtype=np.int64)
     if backend == "fast-slic":
         slic_class = _fast_slic_class()
-        # fast-slic wants C-contiguous uint8 RGB; rint makes uint8 input
-        # round-trip exactly through check_images' division by 255.
-        scaled = images * 255
-        rgb = np.rint(scaled, out=scaled).astype(np.uint8)
-        if n_channels == 1:
-            rgb = np.repeat(rgb, 3, axis=-1)
         for i in _progress(n_images, progress):
+            # fast-slic wants C-contiguous uint8 RGB, made one image at a time
+            # so that no scaled copy of the whole batch is held; rint makes
+            # uint8 input round-trip exactly through the division by 255.
+            scaled = images[i] * 255
+            rgb = np.rint(scaled, out=scaled).astype(np.uint8)
+            if n_channels == 1:
+                rgb = np.repeat(rgb, 3, axis=-1)
             # A fresh model per image: a reused one starts from the previous
             # image's clusters, which would make labels depend on the order
             # and chunking of the images.
@@ -161,7 +157,7 @@ def _segment_chunk(images, n_segments, compactness, backend, num_threads, progre
                 compactness=compactness,
                 num_threads=num_threads,
             )
-            segments[i] = slic.iterate(np.ascontiguousarray(rgb[i]))
+            segments[i] = slic.iterate(np.ascontiguousarray(rgb))
     else:
         from skimage.segmentation import slic
 
@@ -252,8 +248,11 @@ def _segmenter(memory):
     cached = check_memory(memory).cache(_segment_images_keyed, ignore=["n_jobs", "verbose"])
 
     def segment(images, n_segments, compactness, backend, n_jobs, verbose=0):
-        return cached(images, n_segments, compactness, backend, _library_versions(backend),
-                      n_jobs, verbose)
+        # joblib hashes an array's strides with its content: a contiguous
+        # copy gives the same key to a view of a packed array and to a
+        # plain image batch.
+        return cached(np.ascontiguousarray(images), n_segments, compactness, backend,
+                      _library_versions(backend), n_jobs, verbose)
 
     return segment
 
@@ -333,7 +332,8 @@ def segment_images(
     return _segmenter(memory)(images, n_segments, compactness, backend, n_jobs)
 
 
-class SuperpixelTransformer(TransformerMixin, BaseEstimator):
+@fill_doc
+class SuperpixelTransformer(RegionTransformer):
     """Append a SLIC superpixel label map to each image.
 
     The output keeps the images (scaled to [0, 1]) and adds the label map as
@@ -379,11 +379,7 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         transformer fits among tabular steps. One of height and width may be
         -1, inferred from the number of columns. Image batches are accepted
         as they are.
-    value_range : tuple (low, high), default=None
-        Range of the input values, mapped linearly onto [0, 1]: e.g.
-        ``(0, 255)`` for 8-bit intensities stored as floats, ``(0, 16)`` for
-        :func:`~sklearn.datasets.load_digits`. None: uint8 in [0, 255] or
-        float in [0, 1] (see :func:`~sklearn_p2p.utils.check_images`).
+    %(value_range)s
     memory : str, object with the joblib.Memory interface or None, \
             default=None
         Cache for the label maps, as in :class:`~sklearn.pipeline.Pipeline`:
@@ -486,39 +482,12 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
         self.value_range = value_range
         self.memory = memory
 
-    def _check_images(self, X, *, reset):
-        """Validated float32 images, and the column count of flattened X.
-
-        The count is None when X is a batch of images.
-        """
-        check_image_shape_param(self.image_shape, type(self).__name__)
-        check_value_range_param(self.value_range, type(self).__name__)
-        X, n_features = unflatten_checked(self, X, reset=reset)
-        return check_images(X, value_range=self.value_range), n_features
-
-    def _apply(self, images, n_features, *, fit, transform):
-        """Fit and/or transform validated images; flatten as the input was."""
-        with reading_flat_input(n_features, images.shape[1:], self.image_shape):
-            if fit:
-                self._fit(images)
-            if not transform:
-                return self
-            Xt = self._transform(images)
-        return Xt if n_features is None else Xt.reshape(len(Xt), -1)
-
-    def _fit(self, images):
+    def _fit_images(self, images):
         self.backend_ = _resolve_backend(self.backend)
         _check_n_segments(self.n_segments, images.shape[1:3], self.backend_)
-        self.n_channels_ = images.shape[-1]
-        self.image_shape_ = tuple(images.shape[1:3])
-        return self
+        return super()._fit_images(images)
 
-    def _transform(self, images):
-        if images.shape[-1] != self.n_channels_:
-            raise ValueError(
-                f"X has {images.shape[-1]} channel(s), but SuperpixelTransformer "
-                f"was fitted on images with {self.n_channels_} channel(s)."
-            )
+    def _label_maps(self, images):
         backend = self.backend_
         if backend == "fast-slic" and _fast_slic_class() is None:
             if self.backend != "auto":
@@ -534,97 +503,6 @@ class SuperpixelTransformer(TransformerMixin, BaseEstimator):
             )
             backend = "skimage"
         _check_n_segments(self.n_segments, images.shape[1:3], backend)
-        segments = _segmenter(self.memory)(
-            images,
-            self.n_segments,
-            self.compactness,
-            backend,
-            self.n_jobs,
-            self.verbose,
+        return _segmenter(self.memory)(
+            images, self.n_segments, self.compactness, backend, self.n_jobs, self.verbose
         )
-        return np.concatenate(
-            [images, segments[..., np.newaxis].astype(np.float32)], axis=-1
-        )
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Validate the parameters and record the input format.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, height, width, channels) or \
-                (n_images, height, width)
-            Images with 1 or 3 channels, uint8 in [0, 255] or float in
-            [0, 1]; with ``image_shape``, also flattened images of shape
-            (n_images, n_features); with ``value_range``, values in that range.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : SuperpixelTransformer
-            The fitted transformer.
-        """
-        images, n_features = self._check_images(X, reset=True)
-        return self._apply(images, n_features, fit=True, transform=False)
-
-    def transform(self, X):
-        """Append the superpixel label map of each image as a last channel.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, height, width, channels) or \
-                (n_images, height, width)
-            Images with as many channels as in :meth:`fit`, uint8 in
-            [0, 255] or float in [0, 1]; with ``image_shape``, also
-            flattened images of shape (n_images, n_features), as many
-            columns as in :meth:`fit`. Not modified.
-
-        Returns
-        -------
-        Xt : ndarray of shape (n_images, height, width, channels + 1), \
-                dtype float32
-            The images scaled to [0, 1] (grayscale gets ``channels=1``),
-            followed by the label map with ids 0..D-1 per image. Flattened
-            input gives flattened output, of shape
-            (n_images, height * width * (channels + 1)).
-        """
-        check_is_fitted(self)
-        images, n_features = self._check_images(X, reset=False)
-        return self._apply(images, n_features, fit=False, transform=True)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
-        """Fit to X and return its transformed version.
-
-        Equivalent to ``fit(X).transform(X)`` but validates X only once.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, height, width, channels) or \
-                (n_images, height, width)
-            Images with 1 or 3 channels, uint8 in [0, 255] or float in
-            [0, 1]; with ``image_shape``, also flattened images of shape
-            (n_images, n_features). Not modified.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        Xt : ndarray of shape (n_images, height, width, channels + 1), \
-                dtype float32
-            See :meth:`transform`.
-        """
-        images, n_features = self._check_images(X, reset=True)
-        return self._apply(images, n_features, fit=True, transform=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = True
-        # Inputs are image batches; (n_samples, n_features) tables only when
-        # image_shape says how to read each row as an image.
-        tags.input_tags.two_d_array = self.image_shape is not None
-        tags.input_tags.three_d_array = True
-        tags.input_tags.positive_only = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags

@@ -10,6 +10,8 @@ import math
 
 from skorch.callbacks import Callback
 
+from .utils._docstrings import fill_doc
+
 __all__ = ["GumbelTemperatureSchedule", "SparsityWarmup", "StopOnNonFiniteLoss"]
 
 
@@ -67,15 +69,13 @@ class GumbelTemperatureSchedule(Callback):
         self.initial_temperature = initial_temperature
         self.anneal_fraction = anneal_fraction
 
+    @fill_doc
     def temperature_at(self, epoch, max_epochs, final_temperature):
         """Temperature of a given epoch.
 
         Parameters
         ----------
-        epoch : int
-            Epoch index, starting at 0.
-        max_epochs : int
-            Planned number of epochs.
+        %(schedule_epoch)s
         final_temperature : float
             Temperature after annealing (the net's ``final_temperature``).
 
@@ -89,18 +89,15 @@ class GumbelTemperatureSchedule(Callback):
         ratio = final_temperature / self.initial_temperature
         return self.initial_temperature * ratio**progress
 
+    @fill_doc
     def on_epoch_begin(self, net, **kwargs):
-        """Set ``net.temperature_`` for the epoch that begins.
+        """Set ``net.temperature_``, from ``net.final_temperature``, for the epoch.
 
         Parameters
         ----------
-        net : P2PClassifier
-            The net being trained; it must have ``final_temperature``.
-        **kwargs
-            Further arguments skorch passes to callbacks; ignored.
+        %(schedule_hook)s
         """
-        epoch, max_epochs = _epoch_progress(net)
-        net.temperature_ = self.temperature_at(epoch, max_epochs, net.final_temperature)
+        net.temperature_ = self.temperature_at(*_epoch_progress(net), net.final_temperature)
 
 
 class SparsityWarmup(Callback):
@@ -152,15 +149,13 @@ class SparsityWarmup(Callback):
         self.begin = begin
         self.end = end
 
+    @fill_doc
     def factor_at(self, epoch, max_epochs):
         """Multiple of ``lambda1`` used in a given epoch.
 
         Parameters
         ----------
-        epoch : int
-            Epoch index, starting at 0.
-        max_epochs : int
-            Planned number of epochs.
+        %(schedule_epoch)s
 
         Returns
         -------
@@ -175,18 +170,15 @@ class SparsityWarmup(Callback):
             return self.start_factor
         return self.start_factor + (1.0 - self.start_factor) * (epoch - begin) / (end - begin)
 
+    @fill_doc
     def on_epoch_begin(self, net, **kwargs):
-        """Set ``net.lambda1_`` for the epoch that begins.
+        """Set ``net.lambda1_``, a multiple of ``net.lambda1``, for the epoch.
 
         Parameters
         ----------
-        net : P2PClassifier
-            The net being trained; it must have ``lambda1``.
-        **kwargs
-            Further arguments skorch passes to callbacks; ignored.
+        %(schedule_hook)s
         """
-        epoch, max_epochs = _epoch_progress(net)
-        net.lambda1_ = net.lambda1 * self.factor_at(epoch, max_epochs)
+        net.lambda1_ = net.lambda1 * self.factor_at(*_epoch_progress(net))
 
 
 class StopOnNonFiniteLoss(Callback):

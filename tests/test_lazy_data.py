@@ -280,11 +280,22 @@ def test_fit_on_a_precomputed_superpixel_dataset(image_folder, tmp_path, make_p2
     assert clf.explain(segmented).shape == (24, 16, 16)
 
 
+def test_an_image_folder_gives_named_predictions(image_folder, make_p2p):
+    data = ImageFolderDataset(image_folder)
+    eager = load_image_folder(image_folder)
+    clf = make_p2p(max_epochs=1).fit(data)
+    reference = make_p2p(max_epochs=1).fit(eager.images, eager.target)
+    # The folder names are the classes, as with torchvision's ImageFolder.
+    np.testing.assert_array_equal(clf.classes_, data.classes)
+    np.testing.assert_array_equal(
+        clf.predict(data), np.asarray(data.classes)[reference.predict(eager.images)])
+
+
 def test_dataset_classes_come_from_y_classes_or_targets(image_folder, make_p2p):
     base = ImageFolderDataset(image_folder)
     subset = torch.utils.data.Subset(base, np.flatnonzero(base.targets != 2))
     clf = make_p2p(max_epochs=1).fit(subset)
-    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_array_equal(clf.classes_, np.asarray(base.classes)[[0, 1]])
     with pytest.raises(ValueError, match="one class only"):
         make_p2p(max_epochs=1).fit(torch.utils.data.Subset(base, np.flatnonzero(base.targets == 1)))
 

@@ -3,16 +3,16 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
-from ..utils import check_images, pack_superpixels
+from .._region_transformer import RegionTransformer
+from ..utils._docstrings import fill_doc
 
 __all__ = ["PatchGridTransformer"]
 
 
-class PatchGridTransformer(TransformerMixin, BaseEstimator):
+@fill_doc
+class PatchGridTransformer(RegionTransformer):
     """Split every image into the same grid of square patches.
 
     A drop-in replacement for :class:`~sklearn_p2p.SuperpixelTransformer`
@@ -24,6 +24,9 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
     ----------
     patch_size : int, default=4
         Side of the square patches in pixels; edge patches may be smaller.
+    %(image_shape)s
+        The output is flattened again, like the input.
+    %(value_range)s
 
     Attributes
     ----------
@@ -31,6 +34,9 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
         Number of image channels seen in :meth:`fit`.
     image_shape_ : tuple of int
         ``(height, width)`` of the images seen in :meth:`fit`.
+    n_features_in_ : int
+        Number of columns of flattened input seen in :meth:`fit`; only set
+        when :meth:`fit` received flattened images (see ``image_shape``).
 
     Examples
     --------
@@ -44,50 +50,20 @@ class PatchGridTransformer(TransformerMixin, BaseEstimator):
            [2., 2., 3., 3.]], dtype=float32)
     """
 
-    _parameter_constraints = {"patch_size": [Interval(Integral, 1, None, closed="left")]}
+    _parameter_constraints = {
+        "patch_size": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [None, tuple, list],
+        "value_range": [None, tuple, list],
+    }
 
-    def __init__(self, patch_size=4):
+    def __init__(self, patch_size=4, *, image_shape=None, value_range=None):
         self.patch_size = patch_size
+        self.image_shape = image_shape
+        self.value_range = value_range
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Validate the images and record their format.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            Images, uint8 in [0, 255] or float in [0, 1].
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : PatchGridTransformer
-            The fitted transformer.
-        """
-        images = check_images(X)
-        self.n_channels_ = images.shape[-1]
-        self.image_shape_ = images.shape[1:3]
-        return self
-
-    def transform(self, X):
-        """Images in [0, 1] plus the patch label map as last channel.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            Images, uint8 in [0, 255] or float in [0, 1].
-
-        Returns
-        -------
-        Xt : ndarray of float32, shape (n_samples, H, W, C + 1)
-            The images scaled to [0, 1], followed by the patch ids, numbered
-            row by row; the same for every image.
-        """
-        check_is_fitted(self)
-        images = check_images(X)
+    def _label_maps(self, images):
         n, height, width = images.shape[:3]
         rows = np.arange(height)[:, None] // self.patch_size
         cols = np.arange(width)[None, :] // self.patch_size
         labels = rows * (-(-width // self.patch_size)) + cols
-        return pack_superpixels(images, np.broadcast_to(labels, (n, height, width)))
+        return np.broadcast_to(labels, (n, height, width))

@@ -6,7 +6,8 @@ import numbers
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ._common import check_object_scale
+from ..utils._docstrings import fill_doc
+from ._common import balanced_target, check_counts, check_object_scale, render_in_chunks
 
 __all__ = ["make_pasted_objects"]
 
@@ -75,8 +76,6 @@ _N_COLOR_CANDIDATES = 12
 _OBJECT_BG_DISTANCE = 110.0
 _GRADIENT_SPREAD = 90.0
 
-_PIXELS_PER_CHUNK = 1 << 21
-
 _DESCR = """\
 .. _pasted_objects_dataset:
 
@@ -112,23 +111,10 @@ should reveal.
 """
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_params(n_samples, image_size, n_classes, object_scale, spurious_correlation):
-    if not _is_int(n_classes) or not 2 <= n_classes <= 10:
-        raise ValueError(
-            "n_classes must be an integer between 2 and 10 (one class per "
-            f"digit 0..n_classes-1); got {n_classes!r}."
-        )
-    if not _is_int(n_samples) or n_samples < n_classes:
-        raise ValueError(
-            "n_samples must be an integer >= n_classes so that every class "
-            f"occurs; got n_samples={n_samples!r} with n_classes={n_classes}."
-        )
-    if not _is_int(image_size) or image_size < 16:
-        raise ValueError(f"image_size must be an integer >= 16; got {image_size!r}.")
+    check_counts(
+        n_samples, image_size, n_classes, 10, "one class per digit 0..n_classes-1"
+    )
     lo, hi = check_object_scale(object_scale, image_size, _MIN_OBJECT_PIXELS, "digit")
     if (
         not isinstance(spurious_correlation, numbers.Real)
@@ -242,8 +228,7 @@ def _draw_parameters(rng, n_samples, size, n_classes, lo, hi, spurious, labels):
     """
     n = n_samples
     n_families = len(_FAMILIES)
-    target = np.arange(n, dtype=np.int64) % n_classes
-    rng.shuffle(target)
+    target = balanced_target(rng, n, n_classes)
 
     # Background: exactly round(spurious * n) images get their class's
     # family; the rest a uniformly random one.
@@ -380,6 +365,7 @@ def _render_chunk(p, sl, size, fields):
     return np.rint(img).astype(np.uint8), masks
 
 
+@fill_doc
 def make_pasted_objects(
     n_samples=500,
     *,
@@ -428,19 +414,11 @@ def make_pasted_objects(
         other images get a uniformly random family. With 0 the background
         says nothing about the class; with 1 it determines it.
 
-    random_state : int, RandomState instance or None, default=None
-        Determines the generated images. Pass an int for reproducible output
-        across multiple function calls.
+    %(random_state_generator)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with the following attributes.
-
-        images : ndarray of shape (n_samples, image_size, image_size, 3), dtype uint8
-            The RGB images.
-        target : ndarray of shape (n_samples,), dtype int64
-            The class of each image, an index into ``target_names``.
+    %(generated_bunch)s
         masks : ndarray of shape (n_samples, image_size, image_size), dtype bool
             The exact object masks: True where the pixel comes from the
             object, False where it is the untouched background crop.
@@ -512,12 +490,9 @@ def make_pasted_objects(
         rng, n_samples, size, n_classes, lo, hi, spurious, labels
     )
 
-    images = np.empty((n_samples, size, size, 3), dtype=np.uint8)
-    masks = np.empty((n_samples, size, size), dtype=bool)
-    chunk = max(1, _PIXELS_PER_CHUNK // (size * size))
-    for start in range(0, n_samples, chunk):
-        sl = slice(start, min(start + chunk, n_samples))
-        images[sl], masks[sl] = _render_chunk(params, sl, size, fields)
+    images, masks = render_in_chunks(
+        lambda sl: _render_chunk(params, sl, size, fields), n_samples, size
+    )
 
     target_names = [f"digit {k}" for k in range(n_classes)]
     background_names = [name for name, _, _ in _FAMILIES]

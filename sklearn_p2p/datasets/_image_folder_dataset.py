@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from ..utils._docstrings import fill_doc
 from ._loaders import (
     _check_extensions,
     _check_folder,
@@ -15,6 +16,7 @@ from ._loaders import (
 __all__ = ["ImageFolderDataset"]
 
 
+@fill_doc
 class ImageFolderDataset(torch.utils.data.Dataset):
     """Images of a class-per-folder tree, read from disk only when indexed.
 
@@ -64,15 +66,8 @@ class ImageFolderDataset(torch.utils.data.Dataset):
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> import numpy as np
-    >>> from skimage.io import imsave
+    %(image_folder_example)s
     >>> from sklearn_p2p.datasets import ImageFolderDataset
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> root = pathlib.Path(tmp.name)
-    >>> for name in ["cat", "dog"]:
-    ...     (root / name).mkdir()
-    ...     imsave(root / name / "a.png", np.zeros((8, 8, 3), np.uint8), check_contrast=False)
     >>> data = ImageFolderDataset(root, image_size=4)
     >>> len(data), data.classes
     (2, ['cat', 'dog'])

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils._docstrings import fill_doc
+
 __all__ = ["load_cifar10", "load_image_folder"]
 
 
@@ -188,6 +190,7 @@ def _list_image_folder(folder, path, extensions):
     return files, target, [d.name for d in class_dirs]
 
 
+@fill_doc
 def load_image_folder(
     path,
     *,
@@ -257,16 +260,8 @@ def load_image_folder(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> import numpy as np
-    >>> from skimage.io import imsave
+    %(image_folder_example)s
     >>> from sklearn_p2p.datasets import load_image_folder
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> root = pathlib.Path(tmp.name)
-    >>> for name in ["cat", "dog"]:
-    ...     (root / name).mkdir()
-    ...     image = np.zeros((8, 8, 3), dtype=np.uint8)
-    ...     imsave(root / name / "a.png", image, check_contrast=False)
     >>> data = load_image_folder(root, image_size=4)
     >>> data.images.shape, data.target.tolist(), data.target_names
     ((2, 4, 4, 3), [0, 1], ['cat', 'dog'])

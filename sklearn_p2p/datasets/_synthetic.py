@@ -1,11 +1,16 @@
 """Synthetic image data sets with exact ground-truth object masks."""
 
-import numbers
-
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ._common import check_object_scale
+from ..utils._docstrings import fill_doc
+from ._common import (
+    balanced_target,
+    check_counts,
+    check_object_scale,
+    is_int,
+    render_in_chunks,
+)
 
 __all__ = ["make_cluttered_objects"]
 
@@ -76,10 +81,6 @@ _N_COLOR_CANDIDATES = 8
 _OBJECT_BG_DISTANCE = 100.0
 _CLUTTER_OBJECT_DISTANCE = 90.0
 
-# Rendering works on float32 arrays of shape (chunk, H, W, 3); bounding the
-# number of pixels per chunk bounds the memory used for large images.
-_PIXELS_PER_CHUNK = 1 << 21
-
 _DESCR = """\
 .. _cluttered_objects_dataset:
 
@@ -114,37 +115,11 @@ makes the data set a test bed for localization metrics: the ground-truth
 
 
 def _check_params(n_samples, image_size, n_classes, object_scale, n_clutter):
-    max_classes = len(_SHAPES)
-    if (
-        not isinstance(n_classes, numbers.Integral)
-        or isinstance(n_classes, bool)
-        or not 2 <= n_classes <= max_classes
-    ):
-        raise ValueError(
-            f"n_classes must be an integer between 2 and {max_classes} "
-            f"(one per shape: {', '.join(name for name, _ in _SHAPES)}); "
-            f"got {n_classes!r}."
-        )
-    if (
-        not isinstance(n_samples, numbers.Integral)
-        or isinstance(n_samples, bool)
-        or n_samples < n_classes
-    ):
-        raise ValueError(
-            "n_samples must be an integer >= n_classes so that every class "
-            f"occurs; got n_samples={n_samples!r} with n_classes={n_classes}."
-        )
-    if (
-        not isinstance(image_size, numbers.Integral)
-        or isinstance(image_size, bool)
-        or image_size < 16
-    ):
-        raise ValueError(f"image_size must be an integer >= 16; got {image_size!r}.")
-    if (
-        not isinstance(n_clutter, numbers.Integral)
-        or isinstance(n_clutter, bool)
-        or n_clutter < 0
-    ):
+    shape_names = ", ".join(name for name, _ in _SHAPES)
+    check_counts(
+        n_samples, image_size, n_classes, len(_SHAPES), f"one per shape: {shape_names}"
+    )
+    if not is_int(n_clutter) or n_clutter < 0:
         raise ValueError(
             f"n_clutter must be a non-negative integer; got {n_clutter!r}."
         )
@@ -168,8 +143,7 @@ def _pick_distinct(candidates, reference, min_distance):
 def _draw_parameters(rng, n_samples, size, n_classes, lo, hi, n_clutter):
     """Draw every random quantity up front, so rendering is deterministic."""
     n, k = n_samples, n_clutter
-    target = np.arange(n, dtype=np.int64) % n_classes
-    rng.shuffle(target)
+    target = balanced_target(rng, n, n_classes)
 
     side = rng.uniform(lo, hi, size=n) * size
     half = side / 2.0
@@ -297,6 +271,7 @@ def _render_chunk(p, sl, size, rng, noise_amplitude=12.0):
     return images, masks
 
 
+@fill_doc
 def make_cluttered_objects(
     n_samples=300,
     *,
@@ -339,19 +314,11 @@ def make_cluttered_objects(
     n_clutter : int, default=6
         Number of distractors (lines, rectangles or ellipses) per image.
 
-    random_state : int, RandomState instance or None, default=None
-        Determines the generated images. Pass an int for reproducible output
-        across multiple function calls.
+    %(random_state_generator)s
 
     Returns
     -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with the following attributes.
-
-        images : ndarray of shape (n_samples, image_size, image_size, 3), dtype uint8
-            The RGB images.
-        target : ndarray of shape (n_samples,), dtype int64
-            The class of each image, an index into ``target_names``.
+    %(generated_bunch)s
         masks : ndarray of shape (n_samples, image_size, image_size), dtype bool
             The exact ground-truth object masks: True where the object was
             drawn. Inside its mask an image has the object's single colour.
@@ -397,12 +364,9 @@ def make_cluttered_objects(
         rng, n_samples, size, int(n_classes), lo, hi, int(n_clutter)
     )
 
-    images = np.empty((n_samples, size, size, 3), dtype=np.uint8)
-    masks = np.empty((n_samples, size, size), dtype=bool)
-    chunk = max(1, _PIXELS_PER_CHUNK // (size * size))
-    for start in range(0, n_samples, chunk):
-        sl = slice(start, min(start + chunk, n_samples))
-        images[sl], masks[sl] = _render_chunk(params, sl, size, rng)
+    images, masks = render_in_chunks(
+        lambda sl: _render_chunk(params, sl, size, rng), n_samples, size
+    )
 
     target_names = [name for name, _ in _SHAPES[:n_classes]]
     descr = _DESCR.format(

@@ -28,28 +28,9 @@ greater is better, for ``cross_validate`` and ``GridSearchCV``:
                  scoring={"accuracy": "accuracy",
                           "localization": localization_scorer},
                  ).fit(X, y, masks=masks)
-
-The estimator protocol
-----------------------
-The fidelity metrics and the scorers use only two methods, so any model that
-implements them -- not only :class:`~sklearn_p2p.P2PClassifier` -- can be
-compared on the same footing:
-
-``explain(X, delta=None, return_details=True)``
-    Returns a Bunch (or mapping) with ``masks`` (n, H, W) bool, the pixels the
-    prediction is made from; ``segments`` (n, H, W) int region ids;
-    ``region_probs`` (n, D), the selection probability of region ``j`` in
-    column ``j`` (ranks the regions for insertion/deletion); optionally
-    ``proba`` (n, n_classes), the prediction made from ``masks`` (otherwise
-    ``predict_proba_masked(X, masks)`` is used as that prediction).
-``predict_proba_masked(X, masks)``
-    Class probabilities on ``X`` with the pixels where ``masks`` is False set
-    to black.
-
-A :class:`~sklearn.pipeline.Pipeline` whose last step implements the protocol
-is accepted too: ``X`` passes through the earlier steps first.
 """
 
+from .. import _explanation
 from ._fidelity import deletion_auc, fidelity_curve, insertion_auc
 from ._localization import (
     kept_fraction_score,
@@ -64,6 +45,11 @@ from ._scorers import (
     localization_scorer,
     make_explanation_scorer,
 )
+
+# The protocol is written down once, in _explanation; the metrics' page shows
+# it. Under ``python -OO`` there is no docstring to extend.
+if __doc__ is not None:
+    __doc__ += _explanation.PROTOCOL_DOC
 
 __all__ = [
     "deletion_auc",

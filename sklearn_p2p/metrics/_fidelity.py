@@ -3,33 +3,18 @@
 Both curves follow Section 4 ("Faithfulness") and Appendix B of Vandenhirtz &
 Vogt (ICML 2025): the regions of the explanation ``x_m`` are ranked by their
 selection probability, and the model's prediction is watched while they are
-added to a black image (insertion) or blacked out of ``x_m`` (deletion).
-
-The estimator protocol
-----------------------
-Only two methods of the estimator are used, so baselines implementing them
-can be evaluated alongside :class:`~sklearn_p2p.P2PClassifier`:
-
-``explain(X, delta=None, return_details=True)``
-    Returns a Bunch (or mapping) with ``masks`` (n, H, W) bool, the pixels
-    the prediction is made from; ``segments`` (n, H, W) non-negative int
-    region ids; ``region_probs`` (n, D) the selection probability of region
-    ``j`` at column ``j``; and optionally ``proba`` (n, n_classes), the
-    prediction made from ``masks``.
-``predict_proba_masked(X, masks)``
-    Class probabilities of the classifier on ``X`` with the pixels where
-    ``masks`` is False set to black; the columns in the same order as
-    ``proba``.
-
-A :class:`~sklearn.pipeline.Pipeline` whose last step implements the
-protocol works too: ``X`` goes through the earlier steps first.
+added to a black image (insertion) or blacked out of ``x_m`` (deletion). The
+estimator is used through the explanation protocol shown in
+:mod:`sklearn_p2p.metrics`, so baselines implementing it are evaluated
+alongside :class:`~sklearn_p2p.P2PClassifier`.
 """
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..utils._explainers import explain_details, unwrap_pipeline
-from ._localization import _check_masks
+from .._explanation import explain_details, require_keys, resolve_explainer
+from ..utils._docstrings import fill_doc
+from ..utils._validation import check_masks
 
 __all__ = ["deletion_auc", "fidelity_curve", "insertion_auc"]
 
@@ -42,27 +27,14 @@ _KINDS = ("insertion", "deletion")
 _AREA_TOLERANCE = 1e-6
 
 
-def _resolve_explainer(estimator, X):
-    """The estimator that explains, and ``X`` as that estimator expects it.
+def _trapezoid(y, x):
+    """Area under ``y(x)`` by the trapezoidal rule, as a float.
 
-    Pipelines are reduced to their last step (see
-    :func:`~sklearn_p2p.utils._explainers.unwrap_pipeline`), which must have
-    ``explain`` and ``predict_proba_masked``.
+    ``np.trapezoid`` is new in NumPy 2.0, which removes ``np.trapz``; both
+    major versions are supported.
     """
-    estimator, X = unwrap_pipeline(estimator, X)
-    missing = [
-        name for name in ("explain", "predict_proba_masked")
-        if not callable(getattr(estimator, name, None))
-    ]
-    if missing:
-        raise TypeError(
-            f"{type(estimator).__name__} cannot be scored for its explanations: "
-            f"it lacks {' and '.join(missing)}. Pass a fitted P2PClassifier, a "
-            "Pipeline ending in one, or an estimator implementing "
-            "explain(X, delta=None, return_details=True) and "
-            "predict_proba_masked(X, masks)."
-        )
-    return estimator, X
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    return float(trapezoid(y, x))
 
 
 def _check_fractions(fractions):
@@ -95,15 +67,10 @@ def _check_fractions(fractions):
     return fractions
 
 
-def _check_details(details, n_samples):
+def _check_details(details, n_samples, caller):
     """Validate the explanation and return masks, segments, region_probs."""
-    missing = [key for key in ("masks", "segments", "region_probs") if key not in details]
-    if missing:
-        raise ValueError(
-            f"details lacks {missing}; pass the Bunch returned by "
-            "explain(X, return_details=True)."
-        )
-    masks = _check_masks(details["masks"], "details.masks")
+    require_keys(details, ("masks", "segments", "region_probs"), caller)
+    masks = check_masks(details["masks"], "details.masks")
     segments = np.asarray(details["segments"])
     region_probs = np.asarray(details["region_probs"], dtype=float)
     if len(masks) != n_samples:
@@ -235,6 +202,7 @@ def _agreement(estimator, X, kind, masks, pixel_ranks, k, reference):
     return agree[inverse.reshape(n, n_fractions)]
 
 
+@fill_doc
 def fidelity_curve(
     estimator, X, *, kind="insertion", fractions=None, delta=None, details=None
 ):
@@ -262,23 +230,13 @@ def fidelity_curve(
 
     Parameters
     ----------
-    estimator : fitted estimator
-        A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one, or
-        any estimator with ``explain`` and ``predict_proba_masked`` (the
-        protocol described in :mod:`sklearn_p2p.metrics`).
-    X : array-like of shape (n_images, ...)
-        Images, as ``estimator.predict`` takes them.
+    %(explainer)s
+    %(X_as_predict)s
     kind : {"insertion", "deletion"}, default="insertion"
-    fractions : array-like of shape (n_fractions,), default=None
-        Strictly increasing values in [0, 1], at least 2; the curve's x-axis.
-        None means ``np.linspace(0, 1, 21)``.
-    delta : float in (0, 1], default=None
-        Certainty of the dynamic threshold, passed to ``explain``; None uses
-        the estimator's own. Must be None when ``details`` is given.
-    details : Bunch, default=None
-        The output of ``explain(X, return_details=True)`` for these images,
-        to reuse an explanation already computed (the last Pipeline step's
-        explanation when ``estimator`` is a Pipeline). None computes it.
+        Which curve to compute.
+    %(fractions)s
+    %(delta_explain)s
+    %(fidelity_details)s
 
     Returns
     -------
@@ -315,17 +273,24 @@ def fidelity_curve(
     """
     if not (isinstance(kind, str) and kind in _KINDS):
         raise ValueError(f"kind must be 'insertion' or 'deletion'; got {kind!r}.")
+    return _fidelity_curve(
+        estimator, X, kind, fractions, delta, details, caller="fidelity_curve"
+    )
+
+
+def _fidelity_curve(estimator, X, kind, fractions, delta, details, caller):
+    """:func:`fidelity_curve` for a checked ``kind``, naming ``caller`` in errors."""
     fractions = _check_fractions(fractions)
-    estimator, X = _resolve_explainer(estimator, X)
+    estimator, X = resolve_explainer(estimator, X, caller, masked=True)
     if details is None:
-        details = explain_details(estimator, X, delta)
+        details = explain_details(estimator, X, delta, caller)
     elif delta is not None:
         raise ValueError(
             "delta is only used to compute the explanation; it cannot be "
             "combined with precomputed details. Pass one or the other."
         )
     n_samples = len(X)
-    masks, segments, region_probs = _check_details(details, n_samples)
+    masks, segments, region_probs = _check_details(details, n_samples, caller)
     reference = _reference_prediction(estimator, X, details, masks)
 
     pixel_ranks, cum_area, n_kept_regions = _region_ranks(masks, segments, region_probs)
@@ -336,92 +301,70 @@ def fidelity_curve(
     return Bunch(
         fractions=fractions,
         fidelity=fidelity,
-        auc=float(np.trapezoid(fidelity, fractions)),
+        auc=_trapezoid(fidelity, fractions),
         kind=kind,
     )
 
 
-def insertion_auc(estimator, X, *, fractions=None, delta=None, details=None):
-    """Area under the insertion fidelity curve (higher is better).
+_AUC_DOC = """Area under the {kind} fidelity curve ({better} is better).
 
-    See :func:`fidelity_curve` for the definition.
+    The ``auc`` of ``fidelity_curve(..., kind="{kind}")``; see
+    :func:`fidelity_curve` for the definition.
 
     Parameters
     ----------
-    estimator : fitted estimator
-        A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one, or
-        any estimator with ``explain`` and ``predict_proba_masked``.
-    X : array-like of shape (n_images, ...)
-        Images, as ``estimator.predict`` takes them.
-    fractions : array-like of shape (n_fractions,), default=None
-        Strictly increasing values in [0, 1], at least 2. None means
-        ``np.linspace(0, 1, 21)``.
-    delta : float in (0, 1], default=None
-        Certainty passed to ``explain``; None uses the estimator's own.
-    details : Bunch, default=None
-        A precomputed ``explain(X, return_details=True)``; None computes it.
+    %(explainer)s
+    %(X_as_predict)s
+    %(fractions)s
+    %(delta_explain)s
+    %(fidelity_details)s
 
     Returns
     -------
     auc : float
         In [0, 1] with the default fractions.
 
-    Examples
+    See Also
     --------
-    >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-    >>> from sklearn_p2p.datasets import make_cluttered_objects
-    >>> from sklearn_p2p.metrics import insertion_auc
-    >>> data = make_cluttered_objects(n_samples=12, image_size=16, random_state=0)
-    >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
-    ...                     max_epochs=1, verbose=0, random_state=0)
-    >>> clf = clf.fit(data.images, data.target)
-    >>> 0.0 <= insertion_auc(clf, data.images) <= 1.0
-    True
-    """
-    return fidelity_curve(
-        estimator, X, kind="insertion", fractions=fractions, delta=delta,
-        details=details,
-    ).auc
-
-
-def deletion_auc(estimator, X, *, fractions=None, delta=None, details=None):
-    """Area under the deletion fidelity curve (lower is better).
-
-    See :func:`fidelity_curve` for the definition.
-
-    Parameters
-    ----------
-    estimator : fitted estimator
-        A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one, or
-        any estimator with ``explain`` and ``predict_proba_masked``.
-    X : array-like of shape (n_images, ...)
-        Images, as ``estimator.predict`` takes them.
-    fractions : array-like of shape (n_fractions,), default=None
-        Strictly increasing values in [0, 1], at least 2. None means
-        ``np.linspace(0, 1, 21)``.
-    delta : float in (0, 1], default=None
-        Certainty passed to ``explain``; None uses the estimator's own.
-    details : Bunch, default=None
-        A precomputed ``explain(X, return_details=True)``; None computes it.
-
-    Returns
-    -------
-    auc : float
-        In [0, 1] with the default fractions.
+    fidelity_curve : The whole curve.
+    {other} : The area under the {other_kind} curve.
 
     Examples
     --------
     >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
     >>> from sklearn_p2p.datasets import make_cluttered_objects
-    >>> from sklearn_p2p.metrics import deletion_auc
+    >>> from sklearn_p2p.metrics import {name}
     >>> data = make_cluttered_objects(n_samples=12, image_size=16, random_state=0)
     >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=8),
     ...                     max_epochs=1, verbose=0, random_state=0)
     >>> clf = clf.fit(data.images, data.target)
-    >>> 0.0 <= deletion_auc(clf, data.images) <= 1.0
+    >>> 0.0 <= {name}(clf, data.images) <= 1.0
     True
     """
-    return fidelity_curve(
-        estimator, X, kind="deletion", fractions=fractions, delta=delta,
-        details=details,
-    ).auc
+
+
+def _make_auc(kind, better):
+    """The public function returning the area under the ``kind`` curve.
+
+    Insertion and deletion differ only in ``kind``, so both functions, and
+    their documentation, are made here.
+    """
+    name = f"{kind}_auc"
+    other_kind = "deletion" if kind == "insertion" else "insertion"
+
+    def auc(estimator, X, *, fractions=None, delta=None, details=None):
+        return _fidelity_curve(
+            estimator, X, kind, fractions, delta, details, caller=name
+        ).auc
+
+    # The name is what pickle and the docs look the function up by.
+    auc.__name__ = auc.__qualname__ = name
+    auc.__doc__ = _AUC_DOC.format(
+        kind=kind, name=name, better=better, other=f"{other_kind}_auc",
+        other_kind=other_kind,
+    )
+    return fill_doc(auc)
+
+
+insertion_auc = _make_auc("insertion", better="higher")
+deletion_auc = _make_auc("deletion", better="lower")

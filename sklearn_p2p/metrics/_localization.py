@@ -4,6 +4,8 @@ from numbers import Real
 
 import numpy as np
 
+from ..utils._validation import check_masks
+
 __all__ = [
     "kept_fraction_score",
     "localization_score",
@@ -12,53 +14,9 @@ __all__ = [
 ]
 
 
-def _check_masks(masks, name):
-    """Validate a stack of binary masks and return it as a bool ndarray.
-
-    Accepts bool arrays and numeric arrays holding only 0 and 1, so masks
-    loaded from image files (uint8) or produced as floats work unchanged.
-    """
-    try:
-        masks = np.asarray(masks)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} could not be converted to an array of masks of shape "
-            f"(n_images, height, width): {exc}"
-        ) from exc
-    if masks.ndim != 3:
-        hint = (
-            " For a single image, pass mask[np.newaxis]."
-            if masks.ndim == 2 else ""
-        )
-        raise ValueError(
-            f"{name} must have shape (n_images, height, width); got an array "
-            f"with {masks.ndim} dimension(s) and shape {masks.shape}.{hint}"
-        )
-    if masks.shape[0] == 0:
-        raise ValueError(f"{name} contains 0 masks; pass at least one mask.")
-    if masks.dtype == bool:
-        return masks
-    if not (
-        np.issubdtype(masks.dtype, np.integer)
-        or np.issubdtype(masks.dtype, np.floating)
-    ):
-        raise ValueError(
-            f"{name} must hold booleans (or 0/1 numbers); got dtype {masks.dtype}."
-        )
-    # Anything but exact 0/1 (e.g. a probability map, 255 for "on", NaN) is
-    # ambiguous as a mask: refuse it instead of thresholding silently.
-    if not np.isin(masks, (0, 1)).all():
-        raise ValueError(
-            f"{name} must be binary (bool, or numbers that are exactly 0 or 1); "
-            f"got values such as {np.setdiff1d(masks, (0, 1))[:5].tolist()}. "
-            "Threshold soft masks first, e.g. masks > 0.5."
-        )
-    return masks.astype(bool)
-
-
 def _check_mask_pair(masks_pred, masks_true):
-    masks_pred = _check_masks(masks_pred, "masks_pred")
-    masks_true = _check_masks(masks_true, "masks_true")
+    masks_pred = check_masks(masks_pred, "masks_pred")
+    masks_true = check_masks(masks_true, "masks_true")
     if masks_pred.shape != masks_true.shape:
         raise ValueError(
             "masks_pred and masks_true must have the same shape (n_images, "
@@ -78,6 +36,28 @@ def _check_empty_score(empty_score):
             f"empty_score must be a number in [0, 1]; got {empty_score!r}."
         )
     return float(empty_score)
+
+
+def _mean_overlap(masks_pred, masks_true, empty_score, *, union):
+    """Mean over images of ``|m & m_true| / |m|`` (``/ |m | m_true|`` with ``union``).
+
+    An image whose ratio is 0/0 scores ``empty_score``.
+    """
+    masks_pred, masks_true = _check_mask_pair(masks_pred, masks_true)
+    empty_score = _check_empty_score(empty_score)
+    covered = (masks_pred | masks_true) if union else masks_pred
+    total = covered.sum(axis=(1, 2))
+    hits = (masks_pred & masks_true).sum(axis=(1, 2))
+    per_image = np.divide(
+        hits, total, out=np.full(len(total), empty_score), where=total > 0
+    )
+    return float(per_image.mean())
+
+
+def _mean_fraction(masks, name):
+    """Mean over images of the fraction of pixels a mask keeps."""
+    masks = check_masks(masks, name)
+    return float(masks.mean(axis=(1, 2)).mean())
 
 
 def localization_score(masks_pred, masks_true, *, empty_score=0.0):
@@ -105,7 +85,7 @@ def localization_score(masks_pred, masks_true, *, empty_score=0.0):
     Returns
     -------
     score : float
-        Mean over images, in [0, 1].
+        Mean over images of ``|m & m_true| / |m|``, in [0, 1].
 
     See Also
     --------
@@ -123,14 +103,7 @@ def localization_score(masks_pred, masks_true, *, empty_score=0.0):
     >>> localization_score(masks_pred, masks_true)
     0.5
     """
-    masks_pred, masks_true = _check_mask_pair(masks_pred, masks_true)
-    empty_score = _check_empty_score(empty_score)
-    kept = masks_pred.sum(axis=(1, 2))
-    hits = (masks_pred & masks_true).sum(axis=(1, 2))
-    per_image = np.divide(
-        hits, kept, out=np.full(len(kept), empty_score), where=kept > 0
-    )
-    return float(per_image.mean())
+    return _mean_overlap(masks_pred, masks_true, empty_score, union=False)
 
 
 def mask_iou_score(masks_pred, masks_true, *, empty_score=1.0):
@@ -155,7 +128,7 @@ def mask_iou_score(masks_pred, masks_true, *, empty_score=1.0):
     Returns
     -------
     score : float
-        Mean over images, in [0, 1].
+        Mean over images of ``|m & m_true| / |m | m_true|``, in [0, 1].
 
     See Also
     --------
@@ -172,14 +145,7 @@ def mask_iou_score(masks_pred, masks_true, *, empty_score=1.0):
     >>> mask_iou_score(masks_pred, masks_true)  # 4 / 12
     0.333...
     """
-    masks_pred, masks_true = _check_mask_pair(masks_pred, masks_true)
-    empty_score = _check_empty_score(empty_score)
-    union = (masks_pred | masks_true).sum(axis=(1, 2))
-    hits = (masks_pred & masks_true).sum(axis=(1, 2))
-    per_image = np.divide(
-        hits, union, out=np.full(len(union), empty_score), where=union > 0
-    )
-    return float(per_image.mean())
+    return _mean_overlap(masks_pred, masks_true, empty_score, union=True)
 
 
 def object_fraction(masks_true):
@@ -203,14 +169,18 @@ def object_fraction(masks_true):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import object_fraction
+    >>> from sklearn_p2p.metrics import localization_score, object_fraction
     >>> masks_true = np.zeros((2, 4, 4), dtype=bool)
     >>> masks_true[0, :2] = True     # half of image 0
     >>> object_fraction(masks_true)  # image 1 has no object
     0.25
+
+    Explanations that keep every pixel localize at chance level:
+
+    >>> localization_score(np.ones_like(masks_true), masks_true)
+    0.25
     """
-    masks_true = _check_masks(masks_true, "masks_true")
-    return float(masks_true.mean(axis=(1, 2)).mean())
+    return _mean_fraction(masks_true, "masks_true")
 
 
 def kept_fraction_score(masks):
@@ -227,8 +197,9 @@ def kept_fraction_score(masks):
 
     Returns
     -------
-    fraction : float
-        Mean over images of ``|m| / (height * width)``, in [0, 1].
+    score : float
+        Mean over images of ``|m| / (height * width)``, in [0, 1]; lower is
+        sparser.
 
     Examples
     --------
@@ -240,5 +211,4 @@ def kept_fraction_score(masks):
     >>> kept_fraction_score(masks)
     0.625
     """
-    masks = _check_masks(masks, "masks")
-    return float(masks.mean(axis=(1, 2)).mean())
+    return _mean_fraction(masks, "masks")

@@ -2,8 +2,8 @@
 
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from ..utils._explainers import explain_details
-from ._fidelity import _resolve_explainer, deletion_auc, insertion_auc
+from .._explanation import explain_details, resolve_explainer
+from ._fidelity import deletion_auc, insertion_auc
 from ._localization import kept_fraction_score, localization_score
 
 __all__ = [
@@ -108,9 +108,9 @@ class _ExplanationScorer:
                 "meta-estimator, e.g. GridSearchCV(...).fit(X, y, masks=masks) "
                 "or cross_validate(..., params={'masks': masks})."
             )
-        explainer, X = _resolve_explainer(estimator, X)
+        explainer, X = resolve_explainer(estimator, X, repr(self), masked=True)
         # One explanation per call, shared by everything the score needs.
-        details = explain_details(explainer, X, self._delta)
+        details = explain_details(explainer, X, self._delta, repr(self))
         kwargs = dict(self._kwargs)
         if self._requires_masks:
             kwargs["masks"] = masks

@@ -10,6 +10,7 @@ and metrics apply.
 
 import torch
 
+from ..utils._docstrings import fill_doc
 from .masking import MaskedClassifier, split_input
 from .regions import count_regions, region_sizes
 
@@ -65,17 +66,13 @@ def evenly_spaced_mask(height, width, fraction, device=None):
     return thresholds.repeat(*reps)[:height, :width] < fraction
 
 
+@fill_doc
 class BlackboxNetwork(MaskedClassifier):
     """The classifier alone, on full images or on an evenly spaced pixel mask.
 
     Parameters
     ----------
-    n_classes : int
-        Number of classes.
-    in_chans : int, default=3
-        Image channels C (1 or 3).
-    classifier : str, default="tiny_cnn"
-        ``"tiny_cnn"`` or a timm model name.
+    %(classifier_network)s
     pretrained : bool or path, default=False
         As for :class:`~sklearn_p2p.nn.MaskedClassifier`.
     kept_fraction : float in (0, 1] or None, default=None

@@ -7,6 +7,8 @@ every model normalises its input and blacks out masked pixels the same way.
 import torch
 from torch import nn
 
+from ..utils._packed import unpack
+from ..utils._docstrings import fill_doc
 from .backbones import create_classifier, normalization_constants
 
 __all__ = ["MaskedClassifier", "split_input"]
@@ -36,9 +38,11 @@ def split_input(X):
     >>> image.shape, segments.dtype
     (torch.Size([2, 3, 8, 8]), torch.int64)
     """
-    return X[..., :-1].permute(0, 3, 1, 2), X[..., -1].round().long()
+    image, segments = unpack(X)
+    return image.permute(0, 3, 1, 2), segments.round().long()
 
 
+@fill_doc
 class MaskedClassifier(nn.Module):
     """Classifier backbone fed ``m * x + (1 - m) * black``.
 
@@ -47,12 +51,7 @@ class MaskedClassifier(nn.Module):
 
     Parameters
     ----------
-    n_classes : int
-        Number of classes (logits) of the classifier.
-    in_chans : int, default=3
-        Image channels C (1 or 3).
-    classifier : str, default="tiny_cnn"
-        ``"tiny_cnn"`` or a timm model name.
+    %(classifier_network)s
     pretrained : bool or path, default=False
         ``False``: random initialisation; ``True``: timm's pretrained
         weights; a path: a local weights file (see
@@ -117,16 +116,16 @@ class MaskedClassifier(nn.Module):
         return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
 
     @torch.no_grad()
-    def classify_masked(self, X, pixel_masks):
-        """Classifier logits for ``X`` with any given pixel masks applied.
+    def classify_images(self, images, pixel_masks):
+        """Classifier logits for channel-last images under given pixel masks.
 
         Any selector is bypassed: this is how fidelity metrics and baselines
         query the classifier on masks the model did not choose itself.
 
         Parameters
         ----------
-        X : Tensor of shape (B, H, W, C + 1)
-            Images in [0, 1] followed by the label map (which is ignored).
+        images : Tensor of shape (B, H, W, C)
+            Images in [0, 1], channel last.
         pixel_masks : Tensor of shape (B, H, W)
             1 (or True) where the pixel is kept.
 
@@ -135,5 +134,21 @@ class MaskedClassifier(nn.Module):
         logits : Tensor of shape (B, n_classes)
             Classifier logits, computed without gradients.
         """
-        image, _ = split_input(X)
-        return self.classify_pixels(self.normalize(image), pixel_masks)
+        return self.classify_pixels(self.normalize(images.permute(0, 3, 1, 2)), pixel_masks)
+
+    def classify_masked(self, X, pixel_masks):
+        """:meth:`classify_images` on packed input (the label map is ignored).
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C + 1)
+            Images in [0, 1] followed by the label map.
+        pixel_masks : Tensor of shape (B, H, W)
+            As for :meth:`classify_images`.
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+            As :meth:`classify_images` returns them.
+        """
+        return self.classify_images(unpack(X)[0], pixel_masks)

@@ -2,6 +2,7 @@
 
 import torch
 
+from ..utils._docstrings import fill_doc
 from .backbones import create_feature_extractor
 from .masking import MaskedClassifier, split_input
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
@@ -17,6 +18,7 @@ from .thresholding import search_tau, tau_grid
 __all__ = ["P2PNetwork"]
 
 
+@fill_doc
 class P2PNetwork(MaskedClassifier):
     """From Pixels to Perception: classify an image from a subset of its superpixels.
 
@@ -26,10 +28,7 @@ class P2PNetwork(MaskedClassifier):
 
     Parameters
     ----------
-    n_classes : int
-        Number of classes.
-    in_chans : int, default=3
-        Image channels C (1 or 3).
+    %(network_classes)s
     selector, classifier : str, default="tiny_cnn"
         Backbone names (``"tiny_cnn"`` or any timm model name).
     pretrained : bool, path or dict, default=False
@@ -150,10 +149,8 @@ class P2PNetwork(MaskedClassifier):
             out = self.explain(X, tau=tau, delta=delta, tau_step=tau_step)
             return out["logits"], out["expected_kept_fraction"], out["tau"], out["covariance_norm"]
 
-        image, segments = self._split(X)
-        n_regions_per_image = count_regions(segments)
-        n_regions = int(n_regions_per_image.max())
-        sizes = region_sizes(segments, n_regions)
+        image, segments, n_regions_per_image, sizes = self._prepare_explanation(X)
+        n_regions = sizes.shape[1]
         batch = image.shape[0]
         if tau is None:
             tau = torch.empty(batch, device=image.device).uniform_(self.tau_min, 1.0)
@@ -172,14 +169,51 @@ class P2PNetwork(MaskedClassifier):
         )
 
     # -- inference -----------------------------------------------------
+    def _prepare_explanation(self, X):
+        """Normalised images, label maps and region bookkeeping of a batch."""
+        image, segments = self._split(X)
+        n_regions_per_image = count_regions(segments)
+        n_regions = int(n_regions_per_image.max())
+        return image, segments, n_regions_per_image, region_sizes(segments, n_regions)
+
+    def _select(self, features, taus, segments, sizes, n_regions_per_image, size):
+        """Hard region and pixel masks at ``taus`` and what explains them.
+
+        Returns a dict without the classifier's output: ``region_mask``
+        (B, D), ``masks`` (B, H, W) bool and the per-region and per-image
+        details of :meth:`explain`.
+        """
+        pixel_out = self.selector(features, taus, size)
+        mu, embeddings = self._regions(pixel_out, segments, sizes.shape[1], sizes)
+        region_mask = hard_region_mask(mu)
+        return {
+            "region_mask": region_mask,
+            "masks": regions_to_pixels(region_mask, segments) > 0.5,
+            "region_probs": torch.sigmoid(mu) * (sizes > 0),
+            "embeddings": embeddings,
+            "expected_kept_fraction": self._expected_kept_fraction(mu, sizes),
+            "covariance_norm": covariance_l1(embeddings, n_regions_per_image),
+        }
+
     @torch.no_grad()
-    def explain(self, X, tau=None, delta=0.99, tau_step=0.05, search="incremental",
-                search_batch_size=None):
+    def explain(self, X, tau=None, delta=0.99, tau_step=0.05, search_batch_size=None):
         """Deterministic prediction and its explanation.
 
         With ``tau=None`` each image gets the smallest tau on the grid
         ``tau_step, 2 tau_step, ..., 1`` whose prediction reaches certainty
         ``delta`` (paper Eq. 4); otherwise every image uses ``tau``.
+
+        The search computes the selector's backbone features and the
+        tau-independent part of its head once; each pass re-runs only the
+        rest of the head, on the images that are still uncertain, and the
+        classifier on those whose region mask changed since their previous
+        tau (in evaluation mode the same mask gives the same prediction).
+        Once fewer than ``search_batch_size`` images are uncertain, a pass
+        looks several taus ahead for each of them (see
+        :func:`~sklearn_p2p.nn.search_tau`), so that passes do not shrink to
+        a handful of images. The result is the reference implementation's,
+        which re-runs the whole model on the whole batch at every tau
+        (checked by the tests and ``benchmarks/inference.py``).
 
         Parameters
         ----------
@@ -191,24 +225,9 @@ class P2PNetwork(MaskedClassifier):
             Certainty the prediction must reach, ``max_c p(c | x_m) >= delta``.
         tau_step : float, default=0.05
             Step of the tau grid.
-        search : {"incremental", "full_batch"}, default="incremental"
-            How the grid is searched; both give the same result.
-            ``"incremental"`` computes the selector's backbone features and
-            the tau-independent part of its head once; each pass re-runs
-            only the rest of the head, on the images that are still
-            uncertain, and the classifier on those whose region mask changed
-            since their previous tau (in evaluation mode the same mask gives
-            the same prediction). Once fewer than ``search_batch_size``
-            images are uncertain, a pass looks several taus ahead for each of
-            them (see :func:`~sklearn_p2p.nn.search_tau`), so that passes do
-            not shrink to a handful of images.
-            ``"full_batch"`` re-runs the selector and the classifier on the
-            whole batch at every tau until the slowest image is certain, as
-            the reference implementation does; it exists to check and
-            measure the incremental search.
         search_batch_size : int, default=None
-            Fewest (image, tau) pairs per pass of the incremental search;
-            None uses the batch size B, 1 looks at one tau at a time.
+            Fewest (image, tau) pairs per pass of the search; None uses the
+            batch size B, 1 looks at one tau at a time.
 
         Returns
         -------
@@ -221,61 +240,32 @@ class P2PNetwork(MaskedClassifier):
             each image (looked-ahead taus past the chosen one included). D
             is the largest region count of the batch; padded entries are 0.
         """
-        if search not in ("incremental", "full_batch"):
-            raise ValueError(
-                f"search must be 'incremental' or 'full_batch'; got {search!r}."
-            )
-        image, segments = self._split(X)
-        n_regions_per_image = count_regions(segments)
-        n_regions = int(n_regions_per_image.max())
-        sizes = region_sizes(segments, n_regions)
+        image, segments, n_regions_per_image, sizes = self._prepare_explanation(X)
         batch = image.shape[0]
         passes = torch.zeros(batch, dtype=torch.long, device=image.device)
-        incremental = search == "incremental"
-        if incremental:
-            features = self.selector.features(image)
-            memo = _LastClassification(image, n_regions, self.n_classes)
-
-        def evaluate_subset(feats, index, taus):
-            segs = segments[index]
-            pixel_out = self.selector(feats, taus, image.shape[-2:])
-            mu, embeddings = self._regions(pixel_out, segs, n_regions, sizes[index])
-            region_mask = hard_region_mask(mu)
-            pixel_mask = regions_to_pixels(region_mask, segs)
-            if incremental:
-                logits = memo.classify(self, index, region_mask > 0.5, pixel_mask, passes)
-            else:
-                passes[index] += 1
-                logits = self.classify_pixels(image[index], pixel_mask)
-            return {
-                "proba": torch.softmax(logits, dim=1),
-                "logits": logits,
-                "masks": pixel_mask > 0.5,
-                "region_probs": torch.sigmoid(mu) * (sizes[index] > 0),
-                "embeddings": embeddings,
-                "expected_kept_fraction": self._expected_kept_fraction(mu, sizes[index]),
-                "covariance_norm": covariance_l1(embeddings, n_regions_per_image[index]),
-            }
+        features = self.selector.features(image)
+        memo = _LastClassification(image, sizes.shape[1], self.n_classes)
 
         def evaluate(index, taus):
-            if incremental:
-                return evaluate_subset(tuple(f[index] for f in features), index, taus)
-            # One tau at a time (min_batch_size=1), for every image.
-            everything = torch.arange(batch, device=image.device)
-            out = evaluate_subset(self.selector.features(image), everything,
-                                  taus[:1].expand(batch))
-            return {key: value[index] for key, value in out.items()}
+            out = self._select(tuple(f[index] for f in features), taus, segments[index],
+                               sizes[index], n_regions_per_image[index], image.shape[-2:])
+            region_mask = out.pop("region_mask")
+            logits = memo.classify(self, index, region_mask > 0.5, out["masks"], passes)
+            return dict(out, logits=logits, proba=torch.softmax(logits, dim=1))
 
         taus = tau_grid(tau_step) if tau is None else [float(tau)]
-        min_batch_size = 1
-        if incremental:
-            min_batch_size = batch if search_batch_size is None else int(search_batch_size)
+        min_batch_size = batch if search_batch_size is None else int(search_batch_size)
         out = search_tau(evaluate, batch, taus, delta, device=image.device,
                          min_batch_size=min_batch_size)
-        out["n_classifier_passes"] = passes
-        out["n_regions"] = n_regions_per_image
-        out["kept_fraction"] = out["masks"].flatten(1).float().mean(dim=1)
-        return out
+        return _with_counts(out, passes, n_regions_per_image)
+
+
+def _with_counts(out, passes, n_regions_per_image):
+    """Add the per-image counts every explanation returns to ``out``."""
+    out["n_classifier_passes"] = passes
+    out["n_regions"] = n_regions_per_image
+    out["kept_fraction"] = out["masks"].flatten(1).float().mean(dim=1)
+    return out
 
 
 class _LastClassification:

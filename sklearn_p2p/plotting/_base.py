@@ -1,4 +1,4 @@
-"""Helpers shared by the plotting functions and Display classes.
+"""Helpers, docstring fragments and the base shared by the Display classes.
 
 Nothing here imports matplotlib or scikit-image at module level: both are
 imported inside the functions that draw, so that ``import sklearn_p2p``
@@ -10,8 +10,9 @@ import numbers
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
+from .._explanation import explain_details, images_as_read, resolve_explainer
 from ..utils import check_images
-from ..utils._explainers import unwrap_pipeline
+from ..utils._docstrings import add_fragments
 
 # Minimum side, in pixels, of the image on which superpixel boundaries are
 # drawn: smaller images are upsampled to about this size first.
@@ -20,6 +21,80 @@ _BOUNDARY_PANEL_PIXELS = 128
 # Width and height, in inches, of one image panel of a new figure.
 _PANEL_WIDTH = 2.0
 _PANEL_HEIGHT = 2.2
+
+# Docstring fragments of the plotting module, added to the shared ones so
+# that ``fill_doc`` finds them (see sklearn_p2p.utils._docstrings).
+_FRAGMENTS = {}
+
+_FRAGMENTS["n_images_shown"] = """\
+n_images : int, default=None
+    Explain and plot the first ``n_images`` images of ``X`` only, with one
+    call to ``explain``; None means all of them."""
+
+_FRAGMENTS["images_shown"] = """\
+images : array-like of shape (n_images, H, W, 3), (n_images, H, W, 1) \
+        or (n_images, H, W)
+    The images, uint8 in [0, 255] or float in [0, 1]."""
+
+_FRAGMENTS["ax_curves"] = """\
+ax : matplotlib Axes, default=None
+    Axes to draw into, e.g. the ``ax_`` of the display of another model to
+    compare models on one axes. When None, a new figure and axes are
+    created."""
+
+_FRAGMENTS["name_display"] = """\
+name : str, default=None
+    Name of the model, shown in the legend."""
+
+_FRAGMENTS["name_plot"] = """\
+name : str, default=None
+    Name of the model in the legend; None uses ``self.name``."""
+
+_FRAGMENTS["curve_kwargs"] = """\
+curve_kwargs : dict, default=None
+    Keyword arguments passed to matplotlib's ``plot`` for every curve,
+    e.g. ``{"color": "black"}``."""
+
+_FRAGMENTS["line_kwargs"] = """\
+line_kwargs : dict, default=None
+    Keyword arguments passed to matplotlib's ``plot`` for both curves,
+    e.g. ``{"color": "black"}``."""
+
+_FRAGMENTS["name_from_estimator"] = """\
+name : str, default=None
+    Name of the model in the legend. None uses the class name of the
+    estimator (of the last step of a Pipeline)."""
+
+# The attributes set by _ExplanationDisplayMixin._validate_plot_params.
+_FRAGMENTS["figure_attribute"] = """\
+figure_ : matplotlib Figure
+    Figure holding ``axes_``."""
+
+_FRAGMENTS["ax_figure_attributes"] = """\
+ax_ : matplotlib Axes
+    Axes holding the curves.
+
+figure_ : matplotlib Figure
+    Figure holding ``ax_``."""
+
+# Lead the Examples that draw toy explanations and those that explain with
+# a fitted model.
+_FRAGMENTS["example_toy_explanations"] = """\
+>>> import numpy as np
+>>> images = np.full((2, 16, 16, 3), 200, dtype=np.uint8)
+>>> masks = np.zeros((2, 16, 16), dtype=bool)
+>>> masks[:, 4:12, 4:12] = True"""
+
+_FRAGMENTS["example_fitted_p2p"] = """\
+>>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
+>>> from sklearn_p2p.datasets import make_cluttered_objects
+>>> data = make_cluttered_objects(n_samples=24, image_size=24,
+...                               random_state=0)
+>>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
+...                     max_epochs=1, verbose=0, random_state=0)
+>>> clf = clf.fit(data.images, data.target)"""
+
+add_fragments(_FRAGMENTS)
 
 
 def _check_matplotlib(caller_name):
@@ -92,6 +167,39 @@ def _check_segments(segments, shape, name="segments", *, index=False):
     return segments
 
 
+def _check_segment_maps(segments):
+    """Label maps ``(n_images, H, W)`` of at least one image, whose labels index regions."""
+    segments = np.asarray(segments)
+    if segments.ndim != 3 or len(segments) == 0:
+        raise ValueError(
+            "segments must have shape (n_images, H, W) with at least one "
+            f"image; got shape {segments.shape}."
+        )
+    return _check_segments(segments, segments.shape, index=True)
+
+
+def _check_region_values(values, segments, name, *, ndim=2):
+    """``values[i, j]``, of region ``j`` of image ``i``, for every label of ``segments``.
+
+    With ``ndim=3`` each region has a vector of ``K`` values.
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(segments)
+    if values.ndim != ndim or len(values) != n:
+        shape = "(n_images, n_regions)" if ndim == 2 else "(n_images, n_regions, K)"
+        raise ValueError(
+            f"{name} must have shape {shape} with n_images={n} to match "
+            f"segments; got shape {values.shape}."
+        )
+    if segments.size and segments.max() >= values.shape[1]:
+        raise ValueError(
+            f"segments has region label {segments.max()} but {name} has "
+            f"{values.shape[1]} regions; region label j must index "
+            f"{name}[:, j]."
+        )
+    return values
+
+
 def _check_per_image(values, name, n, *, numeric=True):
     """One value per image (or None): a 1-d array of length ``n``."""
     if values is None:
@@ -139,47 +247,6 @@ def _n_samples(X):
         raise TypeError(
             f"X must be an array-like of images; got {type(X).__name__}."
         ) from exc
-
-
-def _resolve_estimator(estimator, X, caller_name):
-    """The estimator that explains (Pipelines unwrapped), and ``X`` for it."""
-    estimator, X = unwrap_pipeline(estimator, X)
-    if not callable(getattr(estimator, "explain", None)):
-        raise TypeError(
-            f"{caller_name} needs an estimator with an "
-            "explain(X, delta=None, return_details=True) method, such as a "
-            f"fitted P2PClassifier or a Pipeline ending in one; got "
-            f"{type(estimator).__name__}."
-        )
-    return estimator, X
-
-
-def _require(details, keys, caller_name):
-    missing = [key for key in keys if key not in details]
-    if missing:
-        raise ValueError(
-            f"{caller_name} needs {missing} in the details returned by "
-            "explain(X, return_details=True); they are missing."
-        )
-
-
-def _display_images(estimator, X):
-    """The images of ``X`` as the estimator reads them, as float RGB in [0, 1].
-
-    A :class:`~sklearn_p2p.P2PClassifier` validates ``X`` itself, which
-    honours its ``image_shape`` (flattened input), ``value_range`` and
-    ``superpixels="precomputed"`` (the label channel is dropped); other
-    estimators get :func:`~sklearn_p2p.utils.check_images`.
-    """
-    check_X = getattr(estimator, "_check_X", None)
-    if callable(check_X):
-        images, _ = check_X(X, reset=False)
-        uses_precomputed = getattr(estimator, "_uses_precomputed", None)
-        if callable(uses_precomputed) and uses_precomputed():
-            images = images[..., :-1]
-    else:
-        images = check_images(X)
-    return _as_rgb_float(images)
 
 
 def _check_axes(ax, shape, caller_name, *, flexible=False):
@@ -248,6 +315,31 @@ def _check_single_axes(ax, caller_name):
     )
 
 
+def _check_ax(ax, caller_name, n_images=None, n_panels=None):
+    """``ax`` checked against the layout of a display (see :func:`_new_axes`)."""
+    if n_panels is None:
+        return _check_single_axes(ax, caller_name)
+    if n_panels == 1:
+        return _check_axes(ax, (n_images,), caller_name, flexible=True)
+    return _check_axes(ax, (n_images, n_panels), caller_name)
+
+
+def _new_axes(n_images=None, n_panels=None):
+    """A new figure laid out for a display, and its axes.
+
+    ``n_panels`` panels per image: a single panel goes into a grid (see
+    :func:`_image_grid`), several into one row per image. None is one Axes
+    for the whole display, as for curves.
+    """
+    import matplotlib.pyplot as plt
+
+    if n_panels is None:
+        return plt.subplots()
+    if n_panels == 1:
+        return _image_grid(n_images)
+    return _image_rows(n_images, n_panels)
+
+
 def _image_grid(n_images, *, max_cols=4):
     """A new figure with one panel per image, in rows of at most ``max_cols``.
 
@@ -279,6 +371,19 @@ def _image_rows(n_images, n_panels):
     return fig, axes
 
 
+def _check_curve_values(values, name, n, x_name):
+    """The ``n`` finite values of a curve, one per ``x_name`` of its x-axis."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (n,):
+        raise ValueError(
+            f"{name} must have one value per {x_name}, shape ({n},); got shape "
+            f"{values.shape}."
+        )
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return values
+
+
 def _explanation_title(y_pred=None, certainty=None, tau=None):
     """``"pred=<class> p=<certainty> tau=<tau>"``, leaving out what is None."""
     parts = []
@@ -299,3 +404,93 @@ def _line_kwargs(defaults, user_kwargs):
     merged = dict(normalize_kwargs(defaults, Line2D))
     merged.update(normalize_kwargs(user_kwargs or {}, Line2D))
     return merged
+
+
+class _ExplanationDisplayMixin:
+    """What the Display classes of explanations do alike.
+
+    In the manner of scikit-learn's ``_BinaryClassifierCurveDisplayMixin``:
+    ``from_estimator`` makes every check it can before the (expensive)
+    explanation is computed, and reaches the estimator through
+    :mod:`sklearn_p2p._explanation`; ``plot`` validates its data, then opens
+    with :meth:`_validate_plot_params`.
+
+    A display's layout is given by ``n_panels``, the panels per image (see
+    :func:`_new_axes`); None for the displays drawn on one Axes, which set
+    ``ax_`` where the others set ``axes_``.
+    """
+
+    @classmethod
+    def _caller(cls, method="from_estimator"):
+        """The public name of ``method``, for error messages."""
+        return f"{cls.__name__}.{method}"
+
+    @classmethod
+    def _check_explainer(cls, explainer):
+        """Raise when ``explainer`` cannot be plotted, known before explaining.
+
+        Nothing is known by default; subclasses check the estimator's
+        parameters here.
+        """
+
+    @classmethod
+    def _validate_from_estimator_params(
+        cls, estimator, X, *, ax, n_images=None, n_panels=None, masked=False
+    ):
+        """The explainer and ``X`` for it, once what can be checked is checked.
+
+        Image displays (``n_panels`` not None) keep the first ``n_images``
+        images of ``X``; ``masked`` also requires ``predict_proba_masked``.
+        """
+        caller = cls._caller()
+        _check_matplotlib(caller)
+        if n_panels is not None:
+            n_images = _check_n_images(n_images, _n_samples(X))
+            X = _take_first(X, n_images)
+        if ax is not None:
+            _check_ax(ax, caller, n_images, n_panels)
+        explainer, X = resolve_explainer(estimator, X, caller, masked=masked)
+        cls._check_explainer(explainer)
+        return explainer, X
+
+    @classmethod
+    def _explain(cls, explainer, X, delta=None, required=()):
+        """The details of ``explainer.explain``, with the ``required`` keys."""
+        return explain_details(explainer, X, delta, cls._caller(), required=required)
+
+    @classmethod
+    def _explain_images(
+        cls, estimator, X, *, n_images, n_panels, ax, delta=None, required=(),
+        with_images=False,
+    ):
+        """Explain the first ``n_images`` images of ``X`` once, for an image display.
+
+        Returns the details and, ``with_images``, the images as the explainer
+        reads them (float RGB), or None.
+        """
+        explainer, X = cls._validate_from_estimator_params(
+            estimator, X, ax=ax, n_images=n_images, n_panels=n_panels
+        )
+        details = cls._explain(explainer, X, delta, required)
+        images = _as_rgb_float(images_as_read(explainer, X)) if with_images else None
+        return details, images
+
+    def _validate_plot_params(self, ax, *, n_images=None, n_panels=None):
+        """Check matplotlib, take ``ax`` (checked) or new axes, and set them.
+
+        Sets ``figure_`` and ``axes_`` (``ax_`` when ``n_panels`` is None)
+        and returns the axes.
+        """
+        caller = self._caller("plot")
+        _check_matplotlib(caller)
+        if ax is None:
+            figure, axes = _new_axes(n_images, n_panels)
+        else:
+            axes = _check_ax(ax, caller, n_images, n_panels)
+            figure = (axes if n_panels is None else axes.flat[0]).figure
+        if n_panels is None:
+            self.ax_ = axes
+        else:
+            self.axes_ = axes
+        self.figure_ = figure
+        return axes

@@ -2,14 +2,13 @@
 
 import numpy as np
 
-from ..utils._explainers import explain_details
+from .._explanation import require_keys
+from ..utils._docstrings import fill_doc
 from ._base import (
-    _check_matplotlib,
-    _check_single_axes,
+    _ExplanationDisplayMixin,
+    _check_curve_values,
     _line_kwargs,
     _n_samples,
-    _require,
-    _resolve_estimator,
 )
 
 __all__ = ["DeltaCurveDisplay"]
@@ -36,18 +35,14 @@ def _check_deltas(deltas):
 
 
 def _check_rates(values, name, n):
-    values = np.asarray(values, dtype=float)
-    if values.shape != (n,):
-        raise ValueError(
-            f"{name} must have one value per delta, shape ({n},); got shape "
-            f"{values.shape}."
-        )
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+    values = _check_curve_values(values, name, n, "delta")
+    if values.min() < 0 or values.max() > 1:
         raise ValueError(f"{name} must lie in [0, 1]; got {values.tolist()}.")
     return values
 
 
-class DeltaCurveDisplay:
+@fill_doc
+class DeltaCurveDisplay(_ExplanationDisplayMixin):
     """Mean kept fraction, and accuracy, of a P2P model against delta.
 
     At inference a P2P model with a dynamic threshold keeps, per image, the
@@ -75,8 +70,7 @@ class DeltaCurveDisplay:
     accuracy : array-like of shape (n_deltas,), default=None
         Accuracy at each delta; None draws no accuracy curve.
 
-    name : str, default=None
-        Name of the model, shown in the legend.
+    %(name_display)s
 
     Attributes
     ----------
@@ -86,11 +80,7 @@ class DeltaCurveDisplay:
     accuracy_line_ : matplotlib Line2D or None
         The accuracy curve, when ``accuracy`` is given.
 
-    ax_ : matplotlib Axes
-        Axes holding the curves.
-
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_attributes)s
 
     See Also
     --------
@@ -99,15 +89,11 @@ class DeltaCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
     >>> from sklearn_p2p.plotting import DeltaCurveDisplay
     >>> display = DeltaCurveDisplay([0.5, 0.9, 0.99], [0.1, 0.3, 0.6],
     ...                             accuracy=[0.6, 0.8, 0.9], name="P2P").plot()
     >>> [text.get_text() for text in display.ax_.get_legend().get_texts()]
     ['P2P kept fraction', 'P2P accuracy']
-    >>> plt.close("all")
     """
 
     def __init__(self, deltas, kept_fraction, *, accuracy=None, name=None):
@@ -116,6 +102,7 @@ class DeltaCurveDisplay:
         self.accuracy = accuracy
         self.name = name
 
+    @fill_doc
     def plot(self, ax=None, *, name=None, line_kwargs=None):
         """Plot the kept fraction (and accuracy) against delta.
 
@@ -124,16 +111,11 @@ class DeltaCurveDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw into, e.g. the ``ax_`` of another display to compare
-            models. When None, a new figure and axes are created.
+        %(ax_curves)s
 
-        name : str, default=None
-            Name of the model in the legend; None uses ``self.name``.
+        %(name_plot)s
 
-        line_kwargs : dict, default=None
-            Keyword arguments passed to matplotlib's ``plot`` for both
-            curves, e.g. ``{"color": "black"}``.
+        %(line_kwargs)s
 
         Returns
         -------
@@ -143,33 +125,26 @@ class DeltaCurveDisplay:
 
         See Also
         --------
-        DeltaCurveDisplay.from_estimator : Compute and plot the curves.
+        DeltaCurveDisplay.from_estimator : Explain at every delta and plot
+            the curves.
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
         >>> from sklearn_p2p.plotting import DeltaCurveDisplay
-        >>> fig, ax = plt.subplots()
-        >>> display = DeltaCurveDisplay([0.5, 0.99], [0.2, 0.5]).plot(ax=ax)
-        >>> display.line_.get_ydata().tolist(), display.accuracy_line_
-        ([0.2, 0.5], None)
-        >>> plt.close(fig)
+        >>> first = DeltaCurveDisplay([0.5, 0.99], [0.2, 0.5], name="A").plot()
+        >>> second = DeltaCurveDisplay([0.5, 0.99], [0.3, 0.4], name="B")
+        >>> second = second.plot(ax=first.ax_)
+        >>> second.ax_ is first.ax_, len(first.ax_.get_lines())
+        (True, 2)
+        >>> second.line_.get_ydata().tolist(), second.accuracy_line_
+        ([0.3, 0.4], None)
         """
-        caller = "DeltaCurveDisplay.plot"
-        _check_matplotlib(caller)
         deltas = _check_deltas(self.deltas)
         kept = _check_rates(self.kept_fraction, "kept_fraction", len(deltas))
         accuracy = None
         if self.accuracy is not None:
             accuracy = _check_rates(self.accuracy, "accuracy", len(deltas))
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots()
-        else:
-            ax = _check_single_axes(ax, caller)
+        ax = self._validate_plot_params(ax)
         name = self.name if name is None else name
         prefix = "" if name is None else f"{name} "
 
@@ -196,11 +171,10 @@ class DeltaCurveDisplay:
             ax.set_ylabel("Mean kept fraction")
         ax.set(xlabel=r"Required certainty $\delta$", ylim=(-0.01, 1.01))
         ax.legend(loc="best", fontsize="small")
-        self.ax_ = ax
-        self.figure_ = ax.figure
         return self
 
     @classmethod
+    @fill_doc
     def from_estimator(
         cls, estimator, X, y=None, *, deltas=_DEFAULT_DELTAS, name=None, ax=None,
         line_kwargs=None,
@@ -209,20 +183,16 @@ class DeltaCurveDisplay:
 
         For each ``d`` in ``deltas``,
         ``estimator.explain(X, delta=d, return_details=True)`` gives the
-        kept fraction of every image (and the predictions, scored against
-        ``y`` when given). A model with a fixed ``threshold`` ignores delta,
+        kept fraction of every image (its ``kept_fraction``, or the mean of
+        its ``masks``) and the predictions ``y_pred``, scored against ``y``
+        when given. A model with a fixed ``threshold`` ignores delta,
         so its curves are flat.
 
         Parameters
         ----------
-        estimator : fitted estimator
-            A fitted :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending
-            in one, or any estimator whose
-            ``explain(X, delta=d, return_details=True)`` returns ``masks``
-            (or ``kept_fraction``) and, to score against ``y``, ``y_pred``.
+        %(explainer)s
 
-        X : array-like of shape (n_samples, ...)
-            Images, as ``estimator.predict`` takes them.
+        %(X_as_predict)s
 
         y : array-like of shape (n_samples,), default=None
             True labels. When given, the accuracy at each delta is plotted
@@ -232,20 +202,17 @@ class DeltaCurveDisplay:
                 default=(0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
             Strictly increasing certainties in (0, 1].
 
-        name : str, default=None
-            Name of the model in the legend. None uses the class name of the
-            estimator (of the last step of a Pipeline).
+        %(name_from_estimator)s
 
-        ax : matplotlib Axes, default=None
-            Axes to draw into; None creates a new figure.
+        %(ax_curves)s
 
-        line_kwargs : dict, default=None
-            Keyword arguments passed to matplotlib's ``plot``.
+        %(line_kwargs)s
 
         Returns
         -------
         :class:`~sklearn_p2p.plotting.DeltaCurveDisplay`
-            The display, with its curves drawn.
+            The display, with the kept fraction (and accuracy) at each
+            delta drawn.
 
         See Also
         --------
@@ -253,28 +220,14 @@ class DeltaCurveDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.plotting import DeltaCurveDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
         >>> display = DeltaCurveDisplay.from_estimator(
         ...     clf, data.images[:4], data.target[:4], deltas=[0.5, 0.99])
         >>> display.kept_fraction.shape, display.accuracy.shape
         ((2,), (2,))
-        >>> plt.close("all")
         """
-        caller = f"{cls.__name__}.from_estimator"
-        _check_matplotlib(caller)
         deltas = _check_deltas(deltas)
-        if ax is not None:
-            _check_single_axes(ax, caller)
         n_samples = _n_samples(X)
         if y is not None:
             y = np.asarray(y)
@@ -283,18 +236,19 @@ class DeltaCurveDisplay:
                     f"y must have one label per image, shape ({n_samples},); "
                     f"got shape {y.shape}."
                 )
-        explainer, Xt = _resolve_estimator(estimator, X, caller)
+        explainer, Xt = cls._validate_from_estimator_params(estimator, X, ax=ax)
         kept = np.empty(len(deltas))
         accuracy = None if y is None else np.empty(len(deltas))
         for i, delta in enumerate(deltas):
-            details = explain_details(explainer, Xt, float(delta))
+            details = cls._explain(
+                explainer, Xt, float(delta), required=() if y is None else ("y_pred",)
+            )
             if "kept_fraction" in details:
                 kept[i] = np.mean(details["kept_fraction"])
             else:
-                _require(details, ("masks",), caller)
+                require_keys(details, ("masks",), cls._caller())
                 kept[i] = np.mean(details["masks"])
             if y is not None:
-                _require(details, ("y_pred",), caller)
                 accuracy[i] = np.mean(np.asarray(details["y_pred"]) == y)
         name = type(explainer).__name__ if name is None else name
         display = cls(deltas, kept, accuracy=accuracy, name=name)

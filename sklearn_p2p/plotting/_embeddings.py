@@ -2,21 +2,13 @@
 
 import numpy as np
 
-from ..utils._explainers import explain_details
+from ..utils._docstrings import fill_doc
 from ._base import (
+    _ExplanationDisplayMixin,
     _as_rgb_float,
-    _check_axes,
-    _check_matplotlib,
-    _check_n_images,
-    _check_segments,
-    _display_images,
+    _check_region_values,
+    _check_segment_maps,
     _extent,
-    _image_grid,
-    _image_rows,
-    _n_samples,
-    _require,
-    _resolve_estimator,
-    _take_first,
 )
 
 __all__ = ["PartEmbeddingDisplay"]
@@ -56,7 +48,8 @@ def _embedding_colors(embeddings, segments):
     return painted
 
 
-class PartEmbeddingDisplay:
+@fill_doc
+class PartEmbeddingDisplay(_ExplanationDisplayMixin):
     """The learned part embeddings of a P2P model as colours over the superpixels.
 
     A P2P selector embeds every region ``j`` of an image in ``K``
@@ -99,8 +92,7 @@ class PartEmbeddingDisplay:
     image_im_ : ndarray of matplotlib AxesImage of shape (n_images,) or None
         The input images, when shown.
 
-    figure_ : matplotlib Figure
-        Figure holding ``axes_``.
+    %(figure_attribute)s
 
     See Also
     --------
@@ -108,9 +100,6 @@ class PartEmbeddingDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from sklearn_p2p.plotting import PartEmbeddingDisplay
     >>> segments = np.array([[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]])
@@ -118,7 +107,6 @@ class PartEmbeddingDisplay:
     >>> display = PartEmbeddingDisplay(embeddings, segments).plot()
     >>> display.colors_[0, 0, 2].tolist(), display.colors_[0, 2, 2].tolist()
     ([0.5, 0.5, 0.5], [0.0, 1.0, 0.5])
-    >>> plt.close("all")
     """
 
     def __init__(self, embeddings, segments, *, images=None):
@@ -147,7 +135,8 @@ class PartEmbeddingDisplay:
         Returns
         -------
         :class:`~sklearn_p2p.plotting.PartEmbeddingDisplay`
-            The display, with its artists set.
+            The display, with ``colors_``, ``axes_``, ``im_``, ``image_im_``
+            and ``figure_`` set.
 
         See Also
         --------
@@ -156,9 +145,6 @@ class PartEmbeddingDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
         >>> import numpy as np
         >>> from sklearn_p2p.plotting import PartEmbeddingDisplay
         >>> rng = np.random.RandomState(0)
@@ -167,32 +153,12 @@ class PartEmbeddingDisplay:
         ...                                images=rng.rand(1, 8, 8, 3))
         >>> display.plot().axes_.shape
         (1, 2)
-        >>> plt.close("all")
         """
-        caller = "PartEmbeddingDisplay.plot"
-        _check_matplotlib(caller)
-        segments = np.asarray(self.segments)
-        if segments.ndim != 3 or len(segments) == 0:
-            raise ValueError(
-                "segments must have shape (n_images, H, W) with at least one "
-                f"image; got shape {segments.shape}."
-            )
-        segments = _check_segments(segments, segments.shape, index=True)
+        segments = _check_segment_maps(self.segments)
         n, h, w = segments.shape
-        embeddings = np.asarray(self.embeddings, dtype=float)
-        if embeddings.ndim != 3 or len(embeddings) != n:
-            raise ValueError(
-                "embeddings must have shape (n_images, n_regions, K) with "
-                f"n_images={n} to match segments; got shape {embeddings.shape}."
-            )
+        embeddings = _check_region_values(self.embeddings, segments, "embeddings", ndim=3)
         if embeddings.shape[-1] != 3:
             raise _k_error(embeddings.shape[-1], "embeddings")
-        if segments.max() >= embeddings.shape[1]:
-            raise ValueError(
-                f"segments has region label {segments.max()} but embeddings "
-                f"has {embeddings.shape[1]} regions; region label j must index "
-                "embeddings[:, j]."
-            )
         if not np.isfinite(embeddings).all():
             raise ValueError("embeddings contains NaN or infinity.")
         if show_image is None:
@@ -212,18 +178,9 @@ class PartEmbeddingDisplay:
                 )
 
         n_panels = 2 if show_image else 1
-        if ax is None:
-            if show_image:
-                fig, axes = _image_rows(n, 2)
-            else:
-                fig, axes = _image_grid(n)
-        elif show_image:
-            axes = _check_axes(ax, (n, 2), caller)
-            fig = axes.flat[0].figure
-        else:
-            axes = _check_axes(ax, (n,), caller, flexible=True)
-            fig = axes[0].figure
-        axes = np.asarray(axes, dtype=object).reshape(n, n_panels)
+        axes = self._validate_plot_params(ax, n_images=n, n_panels=n_panels)
+        # One column per panel, even for the embeddings alone in a grid.
+        axes = self.axes_ = axes.reshape(n, n_panels)
 
         colors = _embedding_colors(embeddings, segments)
         extent = _extent(h, w)
@@ -242,35 +199,36 @@ class PartEmbeddingDisplay:
             if i == 0 or not show_image:
                 axes[i, -1].set_title("part embeddings", fontsize="small")
         self.colors_ = colors
-        self.axes_ = axes
         self.im_ = im
         self.image_im_ = image_im
-        self.figure_ = fig
         return self
 
     @classmethod
+    def _check_explainer(cls, explainer):
+        # Known from the estimator's parameters, before any explanation.
+        k = getattr(explainer, "n_embedding_dims", 3)
+        if k != 3:
+            raise _k_error(k, f"the {type(explainer).__name__}")
+
+    @classmethod
+    @fill_doc
     def from_estimator(
         cls, estimator, X, *, n_images=None, show_image=True, ax=None
     ):
         """Plot the part embeddings of the first images of ``X``.
 
-        ``estimator.explain`` is called once, on the images shown only. The
+        The details of the explanation give the ``embeddings``, of shape
+        (n_images, n_regions, 3) (a :class:`~sklearn_p2p.P2PClassifier`
+        fitted with ``n_embedding_dims=3``), and the ``segments``. The
         embeddings do not depend on delta.
 
         Parameters
         ----------
-        estimator : fitted estimator
-            A fitted :class:`~sklearn_p2p.P2PClassifier` with
-            ``n_embedding_dims=3``, a Pipeline ending in one, or any
-            estimator whose ``explain(X, return_details=True)`` returns
-            ``embeddings`` of shape (n_images, n_regions, 3) and
-            ``segments``.
+        %(explainer)s
 
-        X : array-like of shape (n_samples, ...)
-            Images, as ``estimator.predict`` takes them.
+        %(X_as_predict)s
 
-        n_images : int, default=None
-            Plot the first ``n_images`` images of ``X`` only; None means all.
+        %(n_images_shown)s
 
         show_image : bool, default=True
             Whether to show each image beside its embeddings.
@@ -281,7 +239,7 @@ class PartEmbeddingDisplay:
         Returns
         -------
         :class:`~sklearn_p2p.plotting.PartEmbeddingDisplay`
-            The display, with its figure drawn.
+            The display, with the embeddings (and images) drawn.
 
         Raises
         ------
@@ -295,41 +253,20 @@ class PartEmbeddingDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.plotting import PartEmbeddingDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
-        >>> display = PartEmbeddingDisplay.from_estimator(clf, data.images,
-        ...                                               n_images=2)
+        >>> display = PartEmbeddingDisplay.from_estimator(
+        ...     clf, data.images, n_images=4, show_image=False)
         >>> display.axes_.shape, display.colors_.shape
-        ((2, 2), (2, 24, 24, 3))
-        >>> plt.close("all")
+        ((4, 1), (4, 24, 24, 3))
         """
-        caller = f"{cls.__name__}.from_estimator"
-        _check_matplotlib(caller)
-        n_images = _check_n_images(n_images, _n_samples(X))
-        if ax is not None:  # fail before the explanation is computed
-            if show_image:
-                _check_axes(ax, (n_images, 2), caller)
-            else:
-                _check_axes(ax, (n_images,), caller, flexible=True)
-        estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
-        # Fail before the explanation is computed when the answer is known.
-        k = getattr(estimator, "n_embedding_dims", 3)
-        if k != 3:
-            raise _k_error(k, f"the {type(estimator).__name__}")
-        details = explain_details(estimator, X, None)
-        _require(details, ("embeddings", "segments"), caller)
+        details, images = cls._explain_images(
+            estimator, X, n_images=n_images, n_panels=2 if show_image else 1, ax=ax,
+            required=("embeddings", "segments"), with_images=show_image,
+        )
         display = cls(
             embeddings=np.asarray(details["embeddings"]),
             segments=np.asarray(details["segments"]),
-            images=_display_images(estimator, X) if show_image else None,
+            images=images,
         )
         return display.plot(ax=ax, show_image=show_image)

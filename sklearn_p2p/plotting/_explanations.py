@@ -4,30 +4,24 @@ import numbers
 
 import numpy as np
 
-from ..utils._explainers import explain_details
+from ..utils._docstrings import fill_doc
 from ._base import (
     _PANEL_HEIGHT,
     _PANEL_WIDTH,
+    _ExplanationDisplayMixin,
     _as_rgb_float,
     _boundary_scale,
-    _check_axes,
     _check_label_maps,
     _check_matplotlib,
-    _check_n_images,
     _check_per_image,
     _check_segments,
-    _display_images,
     _explanation_title,
     _extent,
-    _image_rows,
-    _n_samples,
-    _require,
-    _resolve_estimator,
-    _take_first,
     _upsample,
 )
 
 __all__ = ["ExplanationDisplay", "plot_explanations"]
+
 
 def _check_explanation_inputs(images, masks, segments):
     """Validated float RGB images, boolean masks and integer segments (or None)."""
@@ -77,6 +71,7 @@ def _draw_explanation(axes, rgb, mask, segments, title, *, panel_titles):
     return artists
 
 
+@fill_doc
 def plot_explanations(
     images, masks, *, segments=None, titles=None, n_cols=None, fig=None
 ):
@@ -90,9 +85,7 @@ def plot_explanations(
 
     Parameters
     ----------
-    images : array-like of shape (n_images, H, W, 3), (n_images, H, W, 1) \
-            or (n_images, H, W)
-        The images, uint8 in [0, 255] or float in [0, 1].
+    %(images_shown)s
 
     masks : array-like of shape (n_images, H, W)
         The kept pixels, e.g. the output of ``P2PClassifier.explain`` or a
@@ -130,20 +123,13 @@ def plot_explanations(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
+    %(example_toy_explanations)s
     >>> from sklearn_p2p.plotting import plot_explanations
-    >>> images = np.full((2, 16, 16, 3), 200, dtype=np.uint8)
-    >>> masks = np.zeros((2, 16, 16), dtype=bool)
-    >>> masks[:, 4:12, 4:12] = True
     >>> fig = plot_explanations(images, masks, titles=["pred=a", "pred=b"])
     >>> len(fig.axes)
     6
     >>> fig.axes[2].get_title()
     'pred=a'
-    >>> import matplotlib.pyplot as plt
-    >>> plt.close(fig)
     """
     rgb, masks, segments = _check_explanation_inputs(images, masks, segments)
     n = len(rgb)
@@ -188,7 +174,8 @@ def plot_explanations(
     return fig
 
 
-class ExplanationDisplay:
+@fill_doc
+class ExplanationDisplay(_ExplanationDisplayMixin):
     """Explanations of a P2P model: image, superpixels and kept regions.
 
     Each image gets one row of three panels: the image, its superpixel
@@ -203,9 +190,7 @@ class ExplanationDisplay:
 
     Parameters
     ----------
-    images : array-like of shape (n_images, H, W, 3), (n_images, H, W, 1) \
-            or (n_images, H, W)
-        The images, uint8 in [0, 255] or float in [0, 1].
+    %(images_shown)s
 
     masks : array-like of shape (n_images, H, W)
         The kept pixels; non-zero values count as kept.
@@ -231,8 +216,7 @@ class ExplanationDisplay:
     im_ : ndarray of matplotlib AxesImage of shape (n_images, 3)
         The images drawn on ``axes_``.
 
-    figure_ : matplotlib Figure
-        Figure holding ``axes_``.
+    %(figure_attribute)s
 
     See Also
     --------
@@ -241,14 +225,8 @@ class ExplanationDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
-    >>> import numpy as np
+    %(example_toy_explanations)s
     >>> from sklearn_p2p.plotting import ExplanationDisplay
-    >>> images = np.full((2, 16, 16, 3), 200, dtype=np.uint8)
-    >>> masks = np.zeros((2, 16, 16), dtype=bool)
-    >>> masks[:, 4:12, 4:12] = True
     >>> display = ExplanationDisplay(images, masks, y_pred=["a", "b"],
     ...                              certainty=[0.9, 0.8], tau=[0.2, 0.3])
     >>> display = display.plot()
@@ -256,7 +234,6 @@ class ExplanationDisplay:
     (2, 3)
     >>> display.axes_[1, 2].get_title()
     'pred=b p=0.80 tau=0.30'
-    >>> plt.close("all")
     """
 
     def __init__(
@@ -311,8 +288,6 @@ class ExplanationDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
         >>> import numpy as np
         >>> from sklearn_p2p.plotting import ExplanationDisplay
@@ -322,19 +297,13 @@ class ExplanationDisplay:
         >>> display = ExplanationDisplay(images, masks).plot(ax=axes)
         >>> display.figure_ is fig
         True
-        >>> plt.close(fig)
         """
-        _check_matplotlib("ExplanationDisplay.plot")
         rgb, masks, segments = _check_explanation_inputs(
             self.images, self.masks, self.segments
         )
         n = len(rgb)
         titles = self._titles(masks)
-        if ax is None:
-            fig, axes = _image_rows(n, 3)
-        else:
-            axes = _check_axes(ax, (n, 3), "ExplanationDisplay.plot")
-            fig = axes.flat[0].figure
+        axes = self._validate_plot_params(ax, n_images=n, n_panels=3)
 
         artists = np.empty((n, 3), dtype=object)
         for i in range(n):
@@ -343,40 +312,30 @@ class ExplanationDisplay:
                 segments[i] if segments is not None else None,
                 titles[i], panel_titles=i == 0,
             )
-        self.axes_ = axes
         self.im_ = artists
-        self.figure_ = fig
         return self
 
     @classmethod
+    @fill_doc
     def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None):
         """Explain the first images of ``X`` with a fitted estimator and plot them.
 
-        ``estimator.explain`` is called once, on the images shown only. The
-        images are shown as the estimator reads them: a
-        :class:`~sklearn_p2p.P2PClassifier` applies its ``image_shape`` and
-        ``value_range``, and drops the label channel of precomputed
-        superpixels.
+        The details of the explanation give the ``masks``, and the
+        ``segments``, ``y_pred``, ``proba`` and ``tau`` where they are
+        known. The images are shown as
+        the estimator reads them: a :class:`~sklearn_p2p.P2PClassifier`
+        applies its ``image_shape`` and ``value_range``, and drops the label
+        channel of precomputed superpixels.
 
         Parameters
         ----------
-        estimator : fitted estimator
-            A fitted :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending
-            in one, or any estimator with
-            ``explain(X, delta=None, return_details=True)`` returning
-            ``masks``, ``segments`` and, for the titles, ``y_pred``,
-            ``proba`` and ``tau``.
+        %(explainer)s
 
-        X : array-like of shape (n_samples, ...)
-            Images, as ``estimator.predict`` takes them.
+        %(X_as_predict)s
 
-        delta : float in (0, 1], default=None
-            Certainty of the dynamic threshold, passed to ``explain``; None
-            uses the estimator's own.
+        %(delta_explain)s
 
-        n_images : int, default=None
-            Explain and plot the first ``n_images`` images of ``X`` only.
-            None means all of them.
+        %(n_images_shown)s
 
         ax : ndarray of matplotlib Axes of shape (n_images, 3), default=None
             Axes to draw into; None creates a new figure.
@@ -384,7 +343,7 @@ class ExplanationDisplay:
         Returns
         -------
         :class:`~sklearn_p2p.plotting.ExplanationDisplay`
-            The display, with its figure drawn.
+            The display, with one row of panels per image drawn.
 
         See Also
         --------
@@ -393,36 +352,22 @@ class ExplanationDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.plotting import ExplanationDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
         >>> display = ExplanationDisplay.from_estimator(clf, data.images,
         ...                                             n_images=2)
         >>> display.axes_.shape
         (2, 3)
         >>> display.axes_[0, 2].get_title()
         'pred=... p=... tau=...'
-        >>> plt.close("all")
         """
-        caller = f"{cls.__name__}.from_estimator"
-        _check_matplotlib(caller)
-        n_images = _check_n_images(n_images, _n_samples(X))
-        if ax is not None:  # fail before the explanation is computed
-            _check_axes(ax, (n_images, 3), caller)
-        estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
-        details = explain_details(estimator, X, delta)
-        _require(details, ("masks",), caller)
+        details, images = cls._explain_images(
+            estimator, X, n_images=n_images, n_panels=3, ax=ax, delta=delta,
+            required=("masks",), with_images=True,
+        )
         proba = details.get("proba")
         display = cls(
-            images=_display_images(estimator, X),
+            images=images,
             masks=np.asarray(details["masks"]),
             segments=details.get("segments"),
             y_pred=details.get("y_pred"),

@@ -2,19 +2,14 @@
 
 import numpy as np
 
-from ..metrics._fidelity import _check_fractions, _resolve_explainer
-from ..utils._explainers import explain_details
-from ._base import _check_matplotlib, _check_single_axes, _line_kwargs
+from ..metrics._fidelity import _check_fractions, _trapezoid
+from ..utils._docstrings import fill_doc
+from ._base import _ExplanationDisplayMixin, _check_curve_values, _line_kwargs
 
 __all__ = ["FidelityCurveDisplay"]
 
 _KINDS = ("insertion", "deletion")
 _LINESTYLES = {"insertion": "-", "deletion": "--"}
-
-
-def _trapezoid(y, x):
-    trapezoid = getattr(np, "trapezoid", None) or np.trapz
-    return float(trapezoid(y, x))
 
 
 def _check_kind(kind):
@@ -25,19 +20,8 @@ def _check_kind(kind):
     return list(_KINDS) if kind == "both" else [kind]
 
 
-def _check_curve_values(values, name, n_fractions):
-    values = np.asarray(values, dtype=float)
-    if values.shape != (n_fractions,):
-        raise ValueError(
-            f"{name} must have one value per fraction, shape ({n_fractions},); "
-            f"got shape {values.shape}."
-        )
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return values
-
-
-class FidelityCurveDisplay:
+@fill_doc
+class FidelityCurveDisplay(_ExplanationDisplayMixin):
     """Insertion and deletion fidelity curves of a model's explanations.
 
     The regions of each explanation are ranked by selection probability and
@@ -76,19 +60,14 @@ class FidelityCurveDisplay:
     deletion_auc : float, default=None
         Area under the deletion curve; None computes it from ``deletion``.
 
-    name : str, default=None
-        Name of the model, shown in the legend.
+    %(name_display)s
 
     Attributes
     ----------
     lines_ : dict of str to matplotlib Line2D
         The curves drawn, keyed by ``"insertion"`` and/or ``"deletion"``.
 
-    ax_ : matplotlib Axes
-        Axes holding the curves.
-
-    figure_ : matplotlib Figure
-        Figure holding ``ax_``.
+    %(ax_figure_attributes)s
 
     See Also
     --------
@@ -98,16 +77,12 @@ class FidelityCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
     >>> from sklearn_p2p.plotting import FidelityCurveDisplay
     >>> display = FidelityCurveDisplay(
     ...     [0, 0.5, 1], insertion=[0.2, 0.9, 1.0], deletion=[1.0, 0.4, 0.2],
     ...     name="P2P").plot()
     >>> [text.get_text() for text in display.ax_.get_legend().get_texts()]
     ['P2P insertion (AUC = 0.75)', 'P2P deletion (AUC = 0.50)']
-    >>> plt.close("all")
     """
 
     def __init__(
@@ -129,7 +104,7 @@ class FidelityCurveDisplay:
             values = getattr(self, kind)
             if values is None:
                 continue
-            values = _check_curve_values(values, kind, len(fractions))
+            values = _check_curve_values(values, kind, len(fractions), "fraction")
             auc = getattr(self, f"{kind}_auc")
             auc = _trapezoid(values, fractions) if auc is None else float(auc)
             curves.append((kind, values, auc))
@@ -140,6 +115,7 @@ class FidelityCurveDisplay:
             )
         return fractions, curves
 
+    @fill_doc
     def plot(self, ax=None, *, name=None, curve_kwargs=None):
         """Plot the fidelity curves.
 
@@ -148,16 +124,11 @@ class FidelityCurveDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw into, e.g. the ``ax_`` of another display to compare
-            models. When None, a new figure and axes are created.
+        %(ax_curves)s
 
-        name : str, default=None
-            Name of the model in the legend; None uses ``self.name``.
+        %(name_plot)s
 
-        curve_kwargs : dict, default=None
-            Keyword arguments passed to matplotlib's ``plot`` for every
-            curve, e.g. ``{"color": "black"}``.
+        %(curve_kwargs)s
 
         Returns
         -------
@@ -170,8 +141,6 @@ class FidelityCurveDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
         >>> from sklearn_p2p.plotting import FidelityCurveDisplay
         >>> fig, ax = plt.subplots()
@@ -179,17 +148,9 @@ class FidelityCurveDisplay:
         >>> b = FidelityCurveDisplay([0, 1], insertion=[1, 1]).plot(ax=ax, name="b")
         >>> len(ax.get_lines())
         2
-        >>> plt.close(fig)
         """
-        caller = "FidelityCurveDisplay.plot"
-        _check_matplotlib(caller)
         fractions, curves = self._curves()
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots()
-        else:
-            ax = _check_single_axes(ax, caller)
+        ax = self._validate_plot_params(ax)
         name = self.name if name is None else name
 
         lines = {}
@@ -219,56 +180,42 @@ class FidelityCurveDisplay:
         )
         ax.legend(loc="best", fontsize="small")
         self.lines_ = lines
-        self.ax_ = ax
-        self.figure_ = ax.figure
         return self
 
     @classmethod
+    @fill_doc
     def from_estimator(
         cls, estimator, X, *, kind="both", fractions=None, delta=None,
         name=None, ax=None, curve_kwargs=None,
     ):
         """Compute and plot the fidelity curves of a model's explanations.
 
-        The explanation is computed once and shared by both curves.
+        The explanation is computed once and shared by both curves; the
+        estimator needs ``predict_proba_masked`` too.
 
         Parameters
         ----------
-        estimator : fitted estimator
-            A :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one,
-            or any estimator implementing ``explain`` and
-            ``predict_proba_masked`` (the protocol of
-            :mod:`sklearn_p2p.metrics`).
+        %(explainer)s
 
-        X : array-like of shape (n_images, ...)
-            Images, as ``estimator.predict`` takes them.
+        %(X_as_predict)s
 
         kind : {"insertion", "deletion", "both"}, default="both"
             Which curves to compute and plot.
 
-        fractions : array-like of shape (n_fractions,), default=None
-            Strictly increasing values in [0, 1], at least 2. None means
-            ``np.linspace(0, 1, 21)``.
+        %(fractions)s
 
-        delta : float in (0, 1], default=None
-            Certainty of the dynamic threshold, passed to ``explain``; None
-            uses the estimator's own.
+        %(delta_explain)s
 
-        name : str, default=None
-            Name of the model in the legend. None uses the class name of the
-            estimator (of the last step of a Pipeline).
+        %(name_from_estimator)s
 
-        ax : matplotlib Axes, default=None
-            Axes to draw into, e.g. the ``ax_`` of the display of another
-            model; None creates a new figure.
+        %(ax_curves)s
 
-        curve_kwargs : dict, default=None
-            Keyword arguments passed to matplotlib's ``plot``.
+        %(curve_kwargs)s
 
         Returns
         -------
         :class:`~sklearn_p2p.plotting.FidelityCurveDisplay`
-            The display, with its curves drawn.
+            The display, with the ``kind`` curves computed and drawn.
 
         See Also
         --------
@@ -277,17 +224,8 @@ class FidelityCurveDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.plotting import FidelityCurveDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
         >>> X = data.images[:4]
         >>> display = FidelityCurveDisplay.from_estimator(
         ...     clf, X, fractions=[0, 0.25, 0.5, 1], name="delta=0.99")
@@ -296,18 +234,15 @@ class FidelityCurveDisplay:
         ...     delta=0.8, name="delta=0.8", ax=display.ax_)
         >>> len(display.ax_.get_lines())
         3
-        >>> plt.close("all")
         """
-        caller = f"{cls.__name__}.from_estimator"
-        _check_matplotlib(caller)
         kinds = _check_kind(kind)
         fractions = _check_fractions(fractions)
-        if ax is not None:
-            _check_single_axes(ax, caller)
+        explainer, Xt = cls._validate_from_estimator_params(
+            estimator, X, ax=ax, masked=True
+        )
         from ..metrics import fidelity_curve
 
-        explainer, Xt = _resolve_explainer(estimator, X)
-        details = explain_details(explainer, Xt, delta)
+        details = cls._explain(explainer, Xt, delta)
         curves = [
             fidelity_curve(explainer, Xt, kind=k, fractions=fractions, details=details)
             for k in kinds
@@ -316,6 +251,7 @@ class FidelityCurveDisplay:
         return cls.from_curve(curves, name=name, ax=ax, curve_kwargs=curve_kwargs)
 
     @classmethod
+    @fill_doc
     def from_curve(cls, curve, *, name=None, ax=None, curve_kwargs=None):
         """Plot precomputed fidelity curves.
 
@@ -333,16 +269,14 @@ class FidelityCurveDisplay:
         name : str, default=None
             Name of the model in the legend.
 
-        ax : matplotlib Axes, default=None
-            Axes to draw into; None creates a new figure.
+        %(ax_curves)s
 
-        curve_kwargs : dict, default=None
-            Keyword arguments passed to matplotlib's ``plot``.
+        %(curve_kwargs)s
 
         Returns
         -------
         :class:`~sklearn_p2p.plotting.FidelityCurveDisplay`
-            The display, with its curves drawn.
+            The display, with the given curves drawn.
 
         See Also
         --------
@@ -351,24 +285,14 @@ class FidelityCurveDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.metrics import fidelity_curve
         >>> from sklearn_p2p.plotting import FidelityCurveDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
         >>> curve = fidelity_curve(clf, data.images[:4], kind="deletion",
         ...                        fractions=[0, 0.5, 1])
         >>> display = FidelityCurveDisplay.from_curve(curve, name="P2P")
         >>> list(display.lines_)
         ['deletion']
-        >>> plt.close("all")
         """
         curves = [curve] if hasattr(curve, "keys") else list(curve)
         if not curves:

@@ -2,22 +2,16 @@
 
 import numpy as np
 
-from ..utils._explainers import explain_details
+from ..utils._docstrings import fill_doc
 from ._base import (
+    _ExplanationDisplayMixin,
     _boundary_scale,
-    _check_axes,
     _check_label_maps,
-    _check_matplotlib,
-    _check_n_images,
     _check_per_image,
-    _check_segments,
+    _check_region_values,
+    _check_segment_maps,
     _explanation_title,
     _extent,
-    _image_grid,
-    _n_samples,
-    _require,
-    _resolve_estimator,
-    _take_first,
     _upsample,
 )
 
@@ -25,24 +19,6 @@ __all__ = ["RegionProbabilityDisplay"]
 
 # Upsampling of the mask before its outline is traced (see _outline).
 _OUTLINE_SCALE = 8
-
-
-def _check_region_values(values, segments, name):
-    """``values`` (n_images, n_regions) finite, indexable by every label of ``segments``."""
-    values = np.asarray(values, dtype=float)
-    n = len(segments)
-    if values.ndim != 2 or len(values) != n:
-        raise ValueError(
-            f"{name} must have shape (n_images, n_regions) with n_images={n} "
-            f"to match segments; got shape {values.shape}."
-        )
-    if segments.size and segments.max() >= values.shape[1]:
-        raise ValueError(
-            f"segments has region label {segments.max()} but {name} has "
-            f"{values.shape[1]} columns; region label j must index column j "
-            f"of {name}."
-        )
-    return values
 
 
 def _paint(values, segments):
@@ -88,7 +64,8 @@ def _outline(ax, mask, color):
     return contour
 
 
-class RegionProbabilityDisplay:
+@fill_doc
+class RegionProbabilityDisplay(_ExplanationDisplayMixin):
     """Heat map of the region selection probabilities of a P2P model.
 
     Every superpixel of an image is painted with its selection probability
@@ -140,8 +117,7 @@ class RegionProbabilityDisplay:
     colorbar_ : matplotlib Colorbar
         The colour scale, from 0 to 1, shared by all panels.
 
-    figure_ : matplotlib Figure
-        Figure holding ``axes_``.
+    %(figure_attribute)s
 
     See Also
     --------
@@ -150,9 +126,6 @@ class RegionProbabilityDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
     >>> import numpy as np
     >>> from sklearn_p2p.plotting import RegionProbabilityDisplay
     >>> segments = np.repeat(np.arange(4), 4)[None, :, None] * np.ones((1, 1, 16), int)
@@ -163,7 +136,6 @@ class RegionProbabilityDisplay:
     array([0.1 , 0.4 , 0.8 , 0.95])
     >>> float(display.colorbar_.vmin), float(display.colorbar_.vmax)
     (0.0, 1.0)
-    >>> plt.close("all")
     """
 
     def __init__(self, region_probs, segments, *, masks=None, y_pred=None, tau=None):
@@ -206,7 +178,9 @@ class RegionProbabilityDisplay:
         Returns
         -------
         :class:`~sklearn_p2p.plotting.RegionProbabilityDisplay`
-            The display, with its artists set.
+            The display, with ``heatmap_values_``, ``axes_``, ``heatmaps_``,
+            ``boundaries_``, ``outlines_``, ``colorbar_`` and ``figure_``
+            set.
 
         See Also
         --------
@@ -215,8 +189,6 @@ class RegionProbabilityDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
         >>> import numpy as np
         >>> from sklearn_p2p.plotting import RegionProbabilityDisplay
@@ -226,21 +198,12 @@ class RegionProbabilityDisplay:
         >>> display = display.plot(ax=ax, colorbar=False)
         >>> display.heatmaps_[0].get_array().shape
         (8, 8)
-        >>> plt.close(fig)
         """
-        caller = "RegionProbabilityDisplay.plot"
-        _check_matplotlib(caller)
         if not 0.0 <= boundary_alpha <= 1.0:
             raise ValueError(
                 f"boundary_alpha must be in [0, 1]; got {boundary_alpha!r}."
             )
-        segments = np.asarray(self.segments)
-        if segments.ndim != 3 or len(segments) == 0:
-            raise ValueError(
-                "segments must have shape (n_images, H, W) with at least one "
-                f"image; got shape {segments.shape}."
-            )
-        segments = _check_segments(segments, segments.shape, index=True)
+        segments = _check_segment_maps(self.segments)
         n = len(segments)
         region_probs = _check_region_values(self.region_probs, segments, "region_probs")
         if region_probs.size and (region_probs.min() < 0 or region_probs.max() > 1):
@@ -254,11 +217,7 @@ class RegionProbabilityDisplay:
         y_pred = _check_per_image(self.y_pred, "y_pred", n, numeric=False)
         tau = _check_per_image(self.tau, "tau", n)
 
-        if ax is None:
-            fig, axes = _image_grid(n)
-        else:
-            axes = _check_axes(ax, (n,), caller, flexible=True)
-            fig = axes[0].figure
+        axes = self._validate_plot_params(ax, n_images=n, n_panels=1)
 
         values = _paint(region_probs, segments)
         h, w = segments.shape[1:]
@@ -285,43 +244,33 @@ class RegionProbabilityDisplay:
 
         self.colorbar_ = None
         if colorbar:
-            self.colorbar_ = fig.colorbar(heatmaps[0], ax=list(axes), shrink=0.8)
+            self.colorbar_ = self.figure_.colorbar(heatmaps[0], ax=list(axes), shrink=0.8)
             self.colorbar_.set_label(r"selection probability $\sigma(\mu_j)$")
         self.heatmap_values_ = values
-        self.axes_ = axes
         self.heatmaps_ = heatmaps
         self.boundaries_ = boundaries
         self.outlines_ = outlines
-        self.figure_ = fig
         return self
 
     @classmethod
+    @fill_doc
     def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None):
         """Plot the region selection probabilities of the first images of ``X``.
 
-        ``estimator.explain`` is called once, on the images shown only; its
-        ``region_probs`` are painted over its ``segments`` and its ``masks``
-        are outlined.
+        The ``region_probs`` of the explanation are painted over its
+        ``segments``, its ``masks`` are outlined and its ``y_pred`` and
+        ``tau`` (where known) are shown in the titles.
 
         Parameters
         ----------
-        estimator : fitted estimator
-            A fitted :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending
-            in one, or any estimator with
-            ``explain(X, delta=None, return_details=True)`` returning
-            ``region_probs``, ``segments`` and ``masks`` (and optionally
-            ``y_pred`` and ``tau`` for the titles).
+        %(explainer)s
 
-        X : array-like of shape (n_samples, ...)
-            Images, as ``estimator.predict`` takes them.
+        %(X_as_predict)s
 
-        delta : float in (0, 1], default=None
-            Certainty of the dynamic threshold, passed to ``explain``; it
-            changes the outlined kept regions, not the probabilities. None
-            uses the estimator's own.
+        %(delta_explain)s
+            It changes the outlined kept regions, not the probabilities.
 
-        n_images : int, default=None
-            Plot the first ``n_images`` images of ``X`` only; None means all.
+        %(n_images_shown)s
 
         ax : matplotlib Axes or array-like of n_images Axes, default=None
             Axes to draw into; None creates a new figure.
@@ -329,7 +278,7 @@ class RegionProbabilityDisplay:
         Returns
         -------
         :class:`~sklearn_p2p.plotting.RegionProbabilityDisplay`
-            The display, with its figure drawn.
+            The display, with one heat map per image drawn.
 
         See Also
         --------
@@ -337,31 +286,17 @@ class RegionProbabilityDisplay:
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
-        >>> import matplotlib.pyplot as plt
-        >>> from sklearn_p2p import P2PClassifier, SuperpixelTransformer
-        >>> from sklearn_p2p.datasets import make_cluttered_objects
+        %(example_fitted_p2p)s
         >>> from sklearn_p2p.plotting import RegionProbabilityDisplay
-        >>> data = make_cluttered_objects(n_samples=24, image_size=24,
-        ...                               random_state=0)
-        >>> clf = P2PClassifier(superpixels=SuperpixelTransformer(n_segments=16),
-        ...                     max_epochs=1, verbose=0, random_state=0)
-        >>> clf = clf.fit(data.images, data.target)
         >>> display = RegionProbabilityDisplay.from_estimator(
         ...     clf, data.images, n_images=3)
         >>> len(display.axes_), display.heatmap_values_.shape
         (3, (3, 24, 24))
-        >>> plt.close("all")
         """
-        caller = f"{cls.__name__}.from_estimator"
-        _check_matplotlib(caller)
-        n_images = _check_n_images(n_images, _n_samples(X))
-        if ax is not None:  # fail before the explanation is computed
-            _check_axes(ax, (n_images,), caller, flexible=True)
-        estimator, X = _resolve_estimator(estimator, _take_first(X, n_images), caller)
-        details = explain_details(estimator, X, delta)
-        _require(details, ("region_probs", "segments"), caller)
+        details, _ = cls._explain_images(
+            estimator, X, n_images=n_images, n_panels=1, ax=ax, delta=delta,
+            required=("region_probs", "segments"),
+        )
         display = cls(
             region_probs=np.asarray(details["region_probs"]),
             segments=np.asarray(details["segments"]),

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from sklearn_p2p.nn import search_tau, tau_grid
+from sklearn_p2p.nn._reference_search import full_batch_explain
 
 
 def test_tau_grid_is_the_papers_grid():
@@ -81,12 +82,11 @@ def test_decided_samples_are_not_evaluated_again():
 def test_incremental_search_matches_the_full_batch_search(fitted_p2p, tiny_data,
                                                           search_batch_size):
     """The fast search gives the reference-style search's result exactly."""
-    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images, reset=False))
+    Xp = torch.as_tensor(fitted_p2p._inference_input(tiny_data.images))
     net = fitted_p2p.module_.eval()
     with torch.no_grad():
-        fast = net.explain(Xp, delta=0.9, search="incremental",
-                           search_batch_size=search_batch_size)
-        full = net.explain(Xp, delta=0.9, search="full_batch")
+        fast = net.explain(Xp, delta=0.9, search_batch_size=search_batch_size)
+        full = full_batch_explain(net, Xp, delta=0.9)
     assert len(torch.unique(fast["tau"])) > 2  # the searches really differ in work
     assert torch.equal(fast["tau"], full["tau"])
     assert torch.equal(fast["masks"], full["masks"])
@@ -113,23 +113,17 @@ def test_incremental_search_matches_the_full_batch_search(fitted_p2p, tiny_data,
         assert (passes <= 1 + changed.sum(dim=1)).all()
 
 
-def test_unknown_search_strategy_is_rejected(fitted_p2p, tiny_data):
-    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images[:2], reset=False))
-    with pytest.raises(ValueError, match="search must be 'incremental' or 'full_batch'"):
-        fitted_p2p.module_.explain(Xp, search="exhaustive")
-
-
 def test_incremental_search_runs_the_selector_backbone_once(fitted_p2p, tiny_data):
-    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images, reset=False))
+    Xp = torch.as_tensor(fitted_p2p._inference_input(tiny_data.images))
     net = fitted_p2p.module_.eval()
     calls = []
     handle = net.selector.backbone.register_forward_hook(
         lambda module, inputs, output: calls.append(len(inputs[0])))
     try:
         with torch.no_grad():
-            fast = net.explain(Xp, delta=0.9, search="incremental")
+            fast = net.explain(Xp, delta=0.9)
             n_fast = len(calls)
-            net.explain(Xp, delta=0.9, search="full_batch")
+            full_batch_explain(net, Xp, delta=0.9)
     finally:
         handle.remove()
     assert calls[:n_fast] == [len(Xp)]
@@ -142,10 +136,10 @@ def test_incremental_search_runs_the_selector_backbone_once(fitted_p2p, tiny_dat
 def test_look_ahead_on_tiny_batches_matches_the_full_batch_search(fitted_p2p, tiny_data,
                                                                    n_images):
     # One to three images: every pass looks many taus ahead at once.
-    Xp = torch.as_tensor(fitted_p2p._prepare_images(tiny_data.images[:n_images], reset=False))
+    Xp = torch.as_tensor(fitted_p2p._inference_input(tiny_data.images[:n_images]))
     net = fitted_p2p.module_.eval()
     with torch.no_grad():
         fast = net.explain(Xp, delta=0.95, search_batch_size=40)
-        full = net.explain(Xp, delta=0.95, search="full_batch")
+        full = full_batch_explain(net, Xp, delta=0.95)
     for key in ("tau", "masks", "logits"):
         torch.testing.assert_close(fast[key], full[key], rtol=1e-5, atol=1e-6)

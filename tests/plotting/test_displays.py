@@ -249,6 +249,47 @@ def test_displays_accept_other_explainers(tmp_path):
         ExplanationDisplay.from_estimator(_ProtocolExplainer(np.zeros(3)), images)
 
 
+class _ExplainNotExpected(_ProtocolExplainer):
+    """Fails the test when the explanation is computed."""
+
+    def explain(self, X, delta=None, return_details=False):
+        raise AssertionError("explain was called before the arguments were checked")
+
+
+@pytest.mark.parametrize(
+    "display",
+    [
+        ExplanationDisplay,
+        RegionProbabilityDisplay,
+        PartEmbeddingDisplay,
+        FidelityCurveDisplay,
+        DeltaCurveDisplay,
+    ],
+)
+def test_from_estimator_checks_ax_before_explaining(display):
+    _, axes = plt.subplots(1, 5)
+    with pytest.raises(ValueError, match="ax must be None or"):
+        display.from_estimator(_ExplainNotExpected(None), np.zeros((2, 6, 6)), ax=axes)
+
+
+def test_displays_show_the_images_as_the_estimator_reads_them():
+    """Not X itself: what the estimator's _images_as_read makes of it."""
+    masks = np.ones((1, 4, 4), dtype=bool)
+    stub = _ProtocolExplainer(Bunch(masks=masks))
+    stub._images_as_read = lambda X: np.full((1, 4, 4, 1), 0.25)
+    display = ExplanationDisplay.from_estimator(stub, np.zeros((1, 4, 4)))
+    np.testing.assert_allclose(display.im_[0, 0].get_array(), 0.25)
+
+
+def test_fidelity_curve_display_needs_predict_proba_masked():
+    class ExplainOnly:
+        def explain(self, X, delta=None, return_details=False):
+            raise AssertionError("explain was called")
+
+    with pytest.raises(TypeError, match="ExplainOnly lacks predict_proba_masked"):
+        FidelityCurveDisplay.from_estimator(ExplainOnly(), np.zeros((2, 6, 6)))
+
+
 def test_estimator_without_explain_is_rejected(X):
     from sklearn.linear_model import LogisticRegression
 
@@ -329,7 +370,7 @@ def test_region_probability_display_given_axes_and_no_outline():
 @pytest.mark.parametrize(
     "region_probs, segments, kwargs, match",
     [
-        ([[0.5, 0.5]], np.full((1, 4, 4), 2), {}, "region label 2 but region_probs has 2 columns"),
+        ([[0.5, 0.5]], np.full((1, 4, 4), 2), {}, "region label 2 but region_probs has 2 regions"),
         ([[0.5, 1.5]], np.zeros((1, 4, 4), int), {}, r"probabilities in \[0, 1\]"),
         ([[0.5], [0.5]], np.zeros((1, 4, 4), int), {}, r"shape \(n_images, n_regions\)"),
         ([[0.5]], np.zeros((4, 4), int), {}, r"segments must have shape \(n_images, H, W\)"),

@@ -1,0 +1,510 @@
+"""The base of the package's classifiers: skorch inside, images outside.
+
+:class:`ImageClassifier` is a skorch ``NeuralNetClassifier`` that owns, once
+for every classifier of the package, what lies between the user's input and
+the network: images read and validated once per call
+(:class:`~sklearn_p2p._image_input.ImageInputMixin`), torch Datasets read
+lazily, the region label maps appended when the estimator uses regions,
+labels of any type (and the class names of a torchvision-style Dataset),
+``device="auto"``, seeding, and the inference loop. A subclass provides the
+network (``initialize_module``), the loss and, if it selects regions,
+:meth:`ImageClassifier._region_step`.
+"""
+
+import contextlib
+import inspect
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring
+from skorch.dataset import Dataset as SkorchDataset
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset, to_numpy, to_tensor
+
+from ._dataset_input import EncodedItems, ImageItems, base_dataset, item_image
+from ._image_input import ImageInputMixin
+from ._labels import LabelEncodingMixin
+from ._skorch_compat import SkorchCompatMixin
+from ._superpixel_dataset import SuperpixelDataset
+from .utils._packed import validated_packed
+from .utils._validation import check_masks
+
+__all__ = ["ImageClassifier", "resolve_device"]
+
+
+def resolve_device(device):
+    """``"auto"`` means CUDA when available, else CPU; anything else is kept."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@contextlib.contextmanager
+def seeded_torch(random_state):
+    """Seed torch's global RNG for the block and restore it afterwards.
+
+    Weight initialisation, batch shuffling and any sampling in the network
+    use torch's global generator; forking it keeps the caller's own torch
+    random stream untouched.
+    """
+    if random_state is None:
+        yield
+        return
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        torch.manual_seed(seed)
+        yield
+
+
+def _accuracy_on_encoded(net, X, y):
+    """Validation accuracy: skorch hands over the encoded labels 0..K-1."""
+    return accuracy_score(to_numpy(y) if torch.is_tensor(y) else y,
+                          net.predict_proba(X).argmax(axis=1))
+
+
+class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
+                      NeuralNetClassifier):
+    """Base of the image classifiers: input handling around a skorch network.
+
+    Parameters
+    ----------
+    module : torch module class
+        The network; it reads float32 batches ``(B, H, W, C)`` (images in
+        [0, 1]) or, with regions, ``(B, H, W, C + 1)`` (plus the label map),
+        and returns logits (the default criterion is the cross-entropy).
+    image_shape, value_range : see :class:`~sklearn_p2p.P2PClassifier`
+        How to read flattened rows and other value ranges.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch's global generator during ``fit`` (restored afterwards).
+    device : str, default="auto"
+        ``"auto"``: CUDA when available, else CPU.
+    **kwargs
+        Every other skorch parameter.
+    """
+
+    _parameter_constraints = {
+        "image_shape": [None, tuple, list],
+        "value_range": [None, tuple, list],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, module, *, image_shape=None, value_range=None, random_state=None,
+                 criterion=torch.nn.CrossEntropyLoss, device="auto", **kwargs):
+        super().__init__(module, criterion=criterion, device=device, **kwargs)
+        self.image_shape = image_shape
+        self.value_range = value_range
+        self.random_state = random_state
+
+    # -- device "auto" -------------------------------------------------
+    # skorch reads ``self.device`` wherever it moves tensors; the property
+    # hands it a concrete device while get_params/clone keep "auto".
+    @property
+    def device(self):
+        """The torch device in use: ``device`` with ``"auto"`` resolved.
+
+        ``"auto"`` becomes ``"cuda"`` when CUDA is available and ``"cpu"``
+        otherwise, each time it is read; :meth:`get_params` still returns
+        ``"auto"``.
+        """
+        return resolve_device(self.__dict__.get("device", "auto"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        """Get the parameters of this estimator, as scikit-learn defines them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators (e.g.
+            ``superpixels__n_segments``).
+        **kwargs
+            Passed to skorch's ``get_params``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values; ``device`` as it was
+            set (``"auto"`` stays ``"auto"``).
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__.get("device", "auto")
+        return params
+
+    def __setstate__(self, state):
+        # skorch loads the weights onto state["device"]: give it a concrete
+        # one. None (device placement left to Accelerate) loads like "auto".
+        requested = state["device"]
+        state["device"] = resolve_device("auto" if requested is None else requested)
+        super().__setstate__(state)
+        if requested is None or (isinstance(requested, str) and requested == "auto"):
+            self.__dict__["device"] = requested
+
+    # -- hooks for subclasses ------------------------------------------
+    def _region_step(self):
+        """How regions are obtained: None, a region transformer or ``"precomputed"``.
+
+        None: the network reads images alone. A (fitted or not)
+        :class:`~sklearn_p2p._region_transformer.RegionTransformer`: its
+        label maps are appended. ``"precomputed"``: ``X`` is packed already.
+        """
+        return None
+
+    def _check_params(self):
+        """Checks beyond ``_parameter_constraints`` (e.g. backbone names)."""
+
+    def get_default_callbacks(self):
+        """skorch's default callbacks, ``valid_acc`` scoring encoded labels.
+
+        Returns
+        -------
+        callbacks : list of (str, Callback)
+            skorch's defaults; ``valid_acc`` compares with the labels skorch
+            hands over (encoded ``0 .. n_classes - 1``).
+        """
+        callbacks = []
+        for name, callback in super().get_default_callbacks():
+            if name == "valid_acc":
+                callback = EpochScoring(
+                    _accuracy_on_encoded, name="valid_acc",
+                    lower_is_better=False, use_caching=True,
+                )
+            callbacks.append((name, callback))
+        return callbacks
+
+    # -- parameters ----------------------------------------------------
+    def _validate_hyperparameters(self):
+        constraints = self._parameter_constraints
+        validate_parameter_constraints(
+            constraints, {name: getattr(self, name) for name in constraints},
+            caller_name=type(self).__name__,
+        )
+        self._check_input_params()
+        self._check_params()
+
+    def _takes_packed_input(self):
+        step = self._region_step()
+        return isinstance(step, str) and step == "precomputed"
+
+    def _check_fit_params(self, fit_params):
+        """Reject keywords the network cannot take, before any torch work.
+
+        ``epochs`` is skorch's own: ``fit_loop`` takes it, the network does not.
+        """
+        module_cls = self.module if isinstance(self.module, type) else type(self.module)
+        accepted = inspect.signature(module_cls.forward).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            return
+        unknown = sorted(set(fit_params) - set(accepted) - {"epochs"})
+        if unknown:
+            hint = ""
+            if "masks" in unknown:
+                hint = (
+                    " Ground-truth masks are for scoring, not training: enable "
+                    "sklearn.set_config(enable_metadata_routing=True) and score with "
+                    "sklearn_p2p.metrics.localization_scorer, which requests them."
+                )
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected keyword argument(s) "
+                f"{unknown}.{hint}"
+            )
+
+    # -- arrays --------------------------------------------------------
+    def _read_input(self, X, *, reset):
+        """Validated images of ``X``, with a spare channel if regions are added."""
+        step = self._region_step()
+        segments = step is not None and not self._takes_packed_input()
+        return self._read_images(X, reset=reset, n_spare_channels=int(segments))
+
+    def _network_input(self, batch, *, reset):
+        """What the network reads: the images, plus label maps when it uses regions."""
+        step = self._region_step()
+        if step is None or self._takes_packed_input():
+            return batch.data
+        with batch.reading():
+            if reset:
+                self.superpixels_ = self._new_region_transformer(step)._fit_images(batch.images)
+            self.superpixels_._label_into(batch.data)
+        return batch.data
+
+    def _new_region_transformer(self, step):
+        """An unfitted copy of the region step that reads images as this classifier does.
+
+        The classifier owns ``value_range``: the copy gets it, so that
+        ``superpixels_.transform`` and the Dataset path read raw images
+        alike.
+        """
+        transformer = clone(step).set_params(value_range=self.value_range)
+        if self.verbose >= 2 and "verbose" in transformer.get_params():
+            transformer.set_params(verbose=max(transformer.verbose, 1))
+        return transformer
+
+    def _inference_input(self, X):
+        """The network's input for ``X``: an array, or a dataset for a Dataset."""
+        if is_dataset(X):
+            return EncodedItems(self._dataset_input(X, reset=False), codes=None)
+        return self._network_input(self._read_input(X, reset=False), reset=False)
+
+    # -- torch Datasets ------------------------------------------------
+    def _dataset_input(self, X, *, reset):
+        """A dataset of network inputs from a user's Dataset.
+
+        Records (reset) or checks the image format from the first item; only
+        that item is read here.
+        """
+        if len(X) == 0:
+            raise ValueError("X is an empty dataset; pass at least one image.")
+        step = self._region_step()
+        segmented = isinstance(base_dataset(X), SuperpixelDataset)
+        if self._takes_packed_input():
+            if self.value_range is not None:
+                raise ValueError(
+                    "value_range cannot be used with superpixels='precomputed': "
+                    "set it on the SuperpixelTransformer of the SuperpixelDataset."
+                )
+            # Packed items are channel-last, as SuperpixelDataset returns them.
+            first = validated_packed(np.asarray(item_image(X[0]))[None], input_name="X[0]")
+            self._check_image_format(first.shape[1:3], first.shape[-1] - 1, reset=reset)
+            return X
+        if segmented:
+            raise ValueError(
+                "X is a SuperpixelDataset, whose items already carry their label "
+                "maps; pass superpixels='precomputed' to "
+                f"{type(self).__name__}, or pass the dataset it wraps."
+            )
+        if step is None:
+            dataset = ImageItems(X, value_range=self.value_range)
+        else:
+            transformer = self._new_region_transformer(step) if reset else self.superpixels_
+            dataset = SuperpixelDataset(X, transformer)
+            if reset:
+                self.superpixels_ = dataset.superpixels_
+        self._check_image_format(dataset.image_shape_, dataset.n_channels_, reset=reset)
+        return dataset
+
+    # -- training data -------------------------------------------------
+    def _validate_training_data(self, X, y, *, reset):
+        """The network's input and the encoded labels, validated once."""
+        self._validate_hyperparameters()
+        if is_dataset(X):
+            return self._validate_training_dataset(X, y, reset=reset)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None; pass one label per image (only a torch Dataset of "
+                "(image, label) items can go without)."
+            )
+        batch = self._read_input(X, reset=reset)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        n_images = len(batch.data)
+        if n_images != len(y):
+            raise ValueError(
+                f"X and y have different lengths: {n_images} images but "
+                f"{len(y)} labels. Pass one label per image."
+            )
+        if reset:
+            self._record_classes(
+                np.unique(y) if self.classes is None else np.asarray(self.classes)
+            )
+        y_encoded = self._encode_labels(y)
+        return self._network_input(batch, reset=reset), y_encoded
+
+    def _validate_training_dataset(self, X, y, *, reset):
+        if reset:
+            self._record_classes(self._dataset_classes(X, y))
+        labels = None if y is None else column_or_1d(y, warn=True)
+        names = self._class_names(X, labels)
+        y_encoded = None if labels is None else self._encode_labels(labels, names)
+        dataset = self._dataset_input(X, reset=reset)
+        codes = self._label_codes(names)
+        return EncodedItems(dataset, codes, self.classes_.tolist()), y_encoded
+
+    # -- fitting -------------------------------------------------------
+    def fit(self, X, y=None, **fit_params):
+        """Train on images ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            uint8 in [0, 255] or float in [0, 1] (other ranges with
+            ``value_range``); with ``image_shape``, also flattened, of shape
+            (n_samples, n_features); with ``superpixels="precomputed"``, the
+            output of :class:`~sklearn_p2p.SuperpixelTransformer` of shape
+            (n_samples, H, W, C + 1). Torch tensors are read channel-first,
+            ``(n_samples, C, H, W)``, as torchvision lays them out. For data
+            larger than memory, a map-style torch Dataset of ``(image,
+            label)`` items (e.g.
+            :class:`~sklearn_p2p.datasets.ImageFolderDataset`): items are
+            read, augmented by the dataset's own transform (and segmented)
+            batch by batch, in DataLoader workers with
+            ``iterator_train__num_workers``; with
+            ``superpixels="precomputed"``, a
+            :class:`~sklearn_p2p.SuperpixelDataset`.
+        y : array-like of shape (n_samples,), default=None
+            Labels of any type. Required for arrays; for a Dataset the labels
+            come from its items, and ``y`` (if given) only tells the classes
+            and stratifies a validation split. Without ``y``, the classes of a
+            Dataset come from the ``classes`` parameter, the dataset's
+            ``classes`` attribute when its labels are integers (torchvision's
+            convention: ``classes_`` are then the class names), or its
+            ``targets`` attribute.
+        **fit_params
+            Passed to skorch's ``fit_loop``.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        self._check_fit_params(fit_params)
+        reset = not self.warm_start or not self.initialized_
+        data, y_encoded = self._validate_training_data(X, y, reset=reset)
+        with seeded_torch(self.random_state):
+            if reset:
+                self.initialize()
+            self._skorch_partial_fit(data, y_encoded, "fit", **fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Continue training for ``max_epochs`` (or ``epochs=n``) more epochs.
+
+        The first call on an unfitted classifier initialises it like
+        :meth:`fit`; later calls keep the weights, the superpixel settings
+        and the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            Images as in :meth:`fit`, of the size seen first.
+        y : array-like of shape (n_samples,), default=None
+            Labels, among the classes seen first (optional for a Dataset, as
+            in :meth:`fit`).
+        classes : array-like of shape (n_classes,), default=None
+            Ignored; the classes are those of the first call (or the
+            ``classes`` parameter of skorch).
+        **fit_params
+            Passed to skorch's ``fit_loop``.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self._check_fit_params(fit_params)
+        data, y_encoded = self._validate_training_data(X, y, reset=not self.initialized_)
+        with seeded_torch(self.random_state):
+            self._skorch_partial_fit(data, y_encoded, routing_method, **fit_params)
+        return self
+
+    # -- inference -----------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            Images as in :meth:`fit`; a Dataset's labels are ignored.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order.
+        """
+        if _is_prepared(X):  # skorch's validation passes what fit prepared
+            return super().predict_proba(X)
+        check_is_fitted(self)
+        return super().predict_proba(self._inference_input(X))
+
+    def predict(self, X):
+        """Class labels of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
+                or torch Dataset
+            Images as in :meth:`fit`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, among ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_proba_masked(self, X, masks):
+        """Class probabilities of the classifier alone on ``X`` under given masks.
+
+        Every image is shown to the classifier with the pixels where
+        ``masks`` is False set to black: "what would the classifier say on
+        these pixels", which is what insertion/deletion fidelity and masked
+        baselines ask. The images are not segmented.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
+            Images as in :meth:`fit`.
+        masks : array-like of bool, shape (n_samples, H, W)
+            True (or 1) for the pixels the classifier may see.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        if is_dataset(X):
+            raise TypeError(
+                "predict_proba_masked takes images as an array, not a Dataset; "
+                "load the images to mask (e.g. a Subset) into an array first."
+            )
+        batch = self._read_images(X, reset=False)
+        # A fractional mask would blend pixels with black instead of removing them.
+        masks = check_masks(masks, "masks")
+        if masks.shape != batch.data.shape[:3]:
+            raise ValueError(
+                f"masks must have shape {batch.data.shape[:3]} (one (H, W) mask per "
+                f"image of X); got {masks.shape}."
+            )
+        dataset = self.get_dataset({"images": batch.images, "masks": masks})
+        probas = []
+        self.module_.eval()
+        for Xi in self._inference_batches(dataset):
+            logits = self.module_.classify_images(Xi["images"], Xi["masks"])
+            probas.append(to_numpy(torch.softmax(logits, dim=1)))
+        return np.concatenate(probas)
+
+    def _inference_batches(self, dataset):
+        """Input tensors of the batches of ``dataset``, in order, on the device."""
+        for batch in self.get_iterator(dataset, training=False):
+            Xi, _ = unpack_data(batch)
+            yield to_tensor(Xi, device=self.device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Inputs are image batches; (n_samples, n_features) tables only when
+        # image_shape says how to read each row as an image.
+        tags.input_tags.two_d_array = self.image_shape is not None
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+def _is_prepared(X):
+    """Whether X is a dataset this classifier built (skorch passes them back)."""
+    return isinstance(base_dataset(X), (SkorchDataset, EncodedItems))
