@@ -256,11 +256,12 @@ class P2PClassifier(ImageClassifier):
                 "the images with their label maps (sklearn_p2p.utils."
                 "pack_superpixels) and pass superpixels='precomputed'."
             )
+        params = step.get_params()
         for name in ("value_range", "image_shape"):
-            if step.get_params().get(name) is not None:
+            if params.get(name) is not None:
                 raise ValueError(
                     f"The {type(step).__name__} passed as superpixels has "
-                    f"{name}={step.get_params()[name]!r}, which is not used: "
+                    f"{name}={params[name]!r}, which is not used: "
                     f"{type(self).__name__} reads the images itself and hands "
                     f"them to it in [0, 1]. Set {type(self).__name__}({name}=...) "
                     "instead."

@@ -9,6 +9,8 @@ one place where an estimator is checked against it
 
 from sklearn.pipeline import Pipeline
 
+from .utils import check_images
+
 __all__ = ["PROTOCOL_DOC", "explain_details", "images_as_read", "resolve_explainer"]
 
 PROTOCOL_DOC = """
@@ -154,8 +156,4 @@ def images_as_read(explainer, X):
     :func:`~sklearn_p2p.utils.check_images`.
     """
     read = getattr(explainer, "_images_as_read", None)
-    if callable(read):
-        return read(X)
-    from .utils import check_images
-
-    return check_images(X)
+    return read(X) if callable(read) else check_images(X)

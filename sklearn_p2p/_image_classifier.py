@@ -320,11 +320,10 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         return self._network_input(batch, reset=reset), y_encoded
 
     def _validate_training_dataset(self, X, y, *, reset):
+        labels, names = self._dataset_labels(X, y)
         if reset:
-            self._record_classes(self._dataset_classes(X, y))
-        labels = None if y is None else column_or_1d(y, warn=True)
-        names = self._class_names(X, labels)
-        y_encoded = None if labels is None else self._encode_labels(labels, names)
+            self._record_classes(self._dataset_classes(labels, names))
+        y_encoded = None if y is None else self._encode_labels(labels, names)
         dataset = self._dataset_input(X, reset=reset)
         codes = self._label_codes(names)
         return EncodedItems(dataset, codes, self.classes_.tolist()), y_encoded

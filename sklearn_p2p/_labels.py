@@ -31,20 +31,27 @@ class LabelEncodingMixin:
             )
         self._set_classes(classes)
 
-    def _class_names(self, X, labels=None):
-        """The ``classes`` of Dataset ``X`` when its labels index them, else None.
+    def _dataset_labels(self, X, y):
+        """What a Dataset tells of its labels, looked up once per call.
 
-        ``labels`` are the labels of ``X`` if known (``y``); otherwise its
-        ``targets`` or, lacking those, its first item's label tell their type.
+        Returns ``labels`` (``y`` when given, else the dataset's ``targets``,
+        else None) and ``names``: the dataset's ``classes`` when its labels
+        are integers that index them (torchvision's convention), else None.
+        Without ``y`` and ``targets`` the first item's label tells the type.
         """
-        names = None if X is None else dataset_attribute(X, "classes")
-        if names is None or self.classes is not None:
-            return None
+        labels = None if y is None else column_or_1d(y, warn=True)
+        if labels is not None and len(labels) != len(X):
+            raise ValueError(
+                f"X and y have different lengths: {len(X)} items but "
+                f"{len(labels)} labels. Pass one label per item."
+            )
         if labels is None:
             labels = dataset_attribute(X, "targets")
-        if labels is None:
-            labels = [item_label(X[0])]
-        return names if np.issubdtype(np.asarray(labels).dtype, np.integer) else None
+        names = dataset_attribute(X, "classes")
+        if names is None or self.classes is not None:
+            return labels, None
+        known = labels if labels is not None else [item_label(X[0])]
+        return labels, names if np.issubdtype(np.asarray(known).dtype, np.integer) else None
 
     def _label_codes(self, names=None):
         """Label -> code; with class ``names``, position -> code of its name."""
@@ -57,28 +64,25 @@ class LabelEncodingMixin:
     def _encode_labels(self, y, names=None):
         """``y`` as codes, after checking it holds no label outside ``classes_``."""
         codes = self._label_codes(names)
-        encoded = np.array([codes.get(label, -1) for label in y.tolist()], dtype=np.int64)
-        unknown = np.unique(y[encoded < 0])
+        # One dictionary lookup per distinct label, not per image.
+        distinct, inverse = np.unique(y, return_inverse=True)
+        distinct_codes = np.array([codes.get(label, -1) for label in distinct.tolist()],
+                                  dtype=np.int64)
+        unknown = distinct[distinct_codes < 0]
         if len(unknown):
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not among the classes "
                 f"{self.classes_.tolist()} seen when the model was initialised."
             )
-        return encoded
+        return distinct_codes[inverse.ravel()]
 
-    def _dataset_classes(self, X, y):
-        """Classes of a Dataset: ``classes``, its class names, ``y`` or ``X.targets``."""
+    def _dataset_classes(self, labels, names):
+        """Classes of a Dataset: ``classes``, its class names, or its labels.
+
+        ``labels`` and ``names`` as :meth:`_dataset_labels` returns them.
+        """
         if self.classes is not None:
             return np.asarray(self.classes)
-        labels = None if y is None else column_or_1d(y, warn=True)
-        if labels is not None and len(labels) != len(X):
-            raise ValueError(
-                f"X and y have different lengths: {len(X)} items but "
-                f"{len(labels)} labels. Pass one label per item."
-            )
-        if labels is None:
-            labels = dataset_attribute(X, "targets")
-        names = self._class_names(X, labels)
         if names is not None:
             if labels is None:  # every class the dataset names
                 return names

@@ -9,7 +9,7 @@ module to adapt (each item names what it relies on).
 
 import contextlib
 
-from skorch import NeuralNet, NeuralNetClassifier
+from skorch import NeuralNet
 
 __all__ = ["SkorchCompatMixin", "print_log_sink"]
 
@@ -18,16 +18,14 @@ class SkorchCompatMixin:
     """Overrides of skorch internals for estimators built on ``NeuralNetClassifier``."""
 
     def _skorch_partial_fit(self, X, y, routing_method, **fit_params):
-        """skorch's ``partial_fit`` on prepared data.
+        """skorch's ``partial_fit`` on prepared data (the next ``partial_fit`` in the MRO).
 
         Relies on the private ``_routing_method`` keyword that skorch's
         ``fit`` threads through ``partial_fit`` into ``fit_loop``, so that
         scikit-learn's metadata routing sees ``fit`` (not ``partial_fit``)
         as the entry point when the user called ``fit``.
         """
-        return NeuralNetClassifier.partial_fit(
-            self, X, y, _routing_method=routing_method, **fit_params
-        )
+        return super().partial_fit(X, y, _routing_method=routing_method, **fit_params)
 
     def _set_classes(self, classes):
         """Record the user's classes where skorch's ``classes_`` reads them.

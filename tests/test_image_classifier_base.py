@@ -60,8 +60,8 @@ def plain(tiny_data, string_labels):
 def test_a_classifier_without_regions_reads_images_alone(plain, tiny_data, string_labels):
     assert not hasattr(plain, "superpixels_")
     assert plain.classes_.tolist() == sorted(set(string_labels))
-    # The network got 3 channels, not 3 + a label map.
-    assert plain.module_.classifier is not None and plain.n_channels_ == 3
+    # The network reads the 3 image channels, without a label map.
+    assert plain._inference_input(tiny_data.images[:2]).shape == (2, 24, 24, 3)
     proba = plain.predict_proba(tiny_data.images)
     assert proba.shape == (len(tiny_data.images), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)

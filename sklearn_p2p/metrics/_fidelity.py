@@ -343,28 +343,29 @@ _AUC_DOC = """Area under the {kind} fidelity curve ({better} is better).
     """
 
 
-def _make_auc(kind, better):
-    """The public function returning the area under the ``kind`` curve.
-
-    Insertion and deletion differ only in ``kind``, so both functions, and
-    their documentation, are made here.
-    """
-    name = f"{kind}_auc"
+def _auc_doc(kind, better):
+    """Decorator giving an AUC function the shared docstring, for ``kind``."""
     other_kind = "deletion" if kind == "insertion" else "insertion"
 
-    def auc(estimator, X, *, fractions=None, delta=None, details=None):
-        return _fidelity_curve(
-            estimator, X, kind, fractions, delta, details, caller=name
-        ).auc
+    def decorate(function):
+        function.__doc__ = _AUC_DOC.format(
+            kind=kind, name=function.__name__, better=better,
+            other=f"{other_kind}_auc", other_kind=other_kind,
+        )
+        return fill_doc(function)
 
-    # The name is what pickle and the docs look the function up by.
-    auc.__name__ = auc.__qualname__ = name
-    auc.__doc__ = _AUC_DOC.format(
-        kind=kind, name=name, better=better, other=f"{other_kind}_auc",
-        other_kind=other_kind,
-    )
-    return fill_doc(auc)
+    return decorate
 
 
-insertion_auc = _make_auc("insertion", better="higher")
-deletion_auc = _make_auc("deletion", better="lower")
+@_auc_doc("insertion", better="higher")
+def insertion_auc(estimator, X, *, fractions=None, delta=None, details=None):
+    return _fidelity_curve(
+        estimator, X, "insertion", fractions, delta, details, caller="insertion_auc"
+    ).auc
+
+
+@_auc_doc("deletion", better="lower")
+def deletion_auc(estimator, X, *, fractions=None, delta=None, details=None):
+    return _fidelity_curve(
+        estimator, X, "deletion", fractions, delta, details, caller="deletion_auc"
+    ).auc

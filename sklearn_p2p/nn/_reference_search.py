@@ -33,15 +33,14 @@ def full_batch_explain(network, X, tau=None, delta=0.99, tau_step=0.05):
     dict of tensors
         The keys of :meth:`P2PNetwork.explain`.
     """
-    image, segments, n_regions_per_image, sizes = network._prepare_explanation(X)
+    image, segments, n_regions_per_image, sizes = network._split_regions(X)
     batch = image.shape[0]
     passes = torch.zeros(batch, dtype=torch.long, device=image.device)
 
     def evaluate(index, taus):
         # One tau at a time, for every image, from the backbone on.
-        out = network._select(network.selector.features(image), taus[:1].expand(batch),
-                              segments, sizes, n_regions_per_image, image.shape[-2:])
-        out.pop("region_mask")
+        _, out = network._select(network.selector.features(image), taus[:1].expand(batch),
+                                 segments, sizes, n_regions_per_image, image.shape[-2:])
         passes.add_(1)
         logits = network.classify_pixels(image, out["masks"])
         out = dict(out, logits=logits, proba=torch.softmax(logits, dim=1))

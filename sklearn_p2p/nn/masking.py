@@ -7,8 +7,8 @@ every model normalises its input and blacks out masked pixels the same way.
 import torch
 from torch import nn
 
-from ..utils._packed import unpack
 from ..utils._docstrings import fill_doc
+from ..utils._packed import unpack
 from .backbones import create_classifier, normalization_constants
 
 __all__ = ["MaskedClassifier", "split_input"]

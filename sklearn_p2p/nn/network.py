@@ -149,7 +149,7 @@ class P2PNetwork(MaskedClassifier):
             out = self.explain(X, tau=tau, delta=delta, tau_step=tau_step)
             return out["logits"], out["expected_kept_fraction"], out["tau"], out["covariance_norm"]
 
-        image, segments, n_regions_per_image, sizes = self._prepare_explanation(X)
+        image, segments, n_regions_per_image, sizes = self._split_regions(X)
         n_regions = sizes.shape[1]
         batch = image.shape[0]
         if tau is None:
@@ -169,8 +169,8 @@ class P2PNetwork(MaskedClassifier):
         )
 
     # -- inference -----------------------------------------------------
-    def _prepare_explanation(self, X):
-        """Normalised images, label maps and region bookkeeping of a batch."""
+    def _split_regions(self, X):
+        """Normalised images, label maps, region counts and region sizes of a batch."""
         image, segments = self._split(X)
         n_regions_per_image = count_regions(segments)
         n_regions = int(n_regions_per_image.max())
@@ -179,15 +179,14 @@ class P2PNetwork(MaskedClassifier):
     def _select(self, features, taus, segments, sizes, n_regions_per_image, size):
         """Hard region and pixel masks at ``taus`` and what explains them.
 
-        Returns a dict without the classifier's output: ``region_mask``
-        (B, D), ``masks`` (B, H, W) bool and the per-region and per-image
+        Returns the region mask (B, D) and a dict without the classifier's
+        output: ``masks`` (B, H, W) bool and the per-region and per-image
         details of :meth:`explain`.
         """
         pixel_out = self.selector(features, taus, size)
         mu, embeddings = self._regions(pixel_out, segments, sizes.shape[1], sizes)
         region_mask = hard_region_mask(mu)
-        return {
-            "region_mask": region_mask,
+        return region_mask, {
             "masks": regions_to_pixels(region_mask, segments) > 0.5,
             "region_probs": torch.sigmoid(mu) * (sizes > 0),
             "embeddings": embeddings,
@@ -240,16 +239,16 @@ class P2PNetwork(MaskedClassifier):
             each image (looked-ahead taus past the chosen one included). D
             is the largest region count of the batch; padded entries are 0.
         """
-        image, segments, n_regions_per_image, sizes = self._prepare_explanation(X)
+        image, segments, n_regions_per_image, sizes = self._split_regions(X)
         batch = image.shape[0]
         passes = torch.zeros(batch, dtype=torch.long, device=image.device)
         features = self.selector.features(image)
         memo = _LastClassification(image, sizes.shape[1], self.n_classes)
 
         def evaluate(index, taus):
-            out = self._select(tuple(f[index] for f in features), taus, segments[index],
-                               sizes[index], n_regions_per_image[index], image.shape[-2:])
-            region_mask = out.pop("region_mask")
+            region_mask, out = self._select(
+                tuple(f[index] for f in features), taus, segments[index], sizes[index],
+                n_regions_per_image[index], image.shape[-2:])
             logits = memo.classify(self, index, region_mask > 0.5, out["masks"], passes)
             return dict(out, logits=logits, proba=torch.softmax(logits, dim=1))
 
