@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
 from skorch.utils import is_dataset, to_numpy
 
+from ._explanation import paint_regions
 from ._image_classifier import ImageClassifier
 from ._region_transformer import RegionTransformer
 from ._superpixels import SuperpixelTransformer
@@ -431,8 +432,10 @@ class P2PClassifier(ImageClassifier):
             maps); ``region_probs`` (n_samples, D) ``sigmoid(mu_j)`` per region,
             0 beyond an image's region count; ``tau`` (n_samples,) the threshold
             used; ``embeddings`` (n_samples, D, K) region embeddings ``E_j``;
-            ``n_regions``; ``proba`` and ``y_pred`` (the prediction made from
-            the masks); ``kept_fraction`` (fraction of pixels kept).
+            ``n_regions``; ``attributions`` (n_samples, H, W), the
+            ``region_probs`` painted onto the pixels of their regions;
+            ``proba`` and ``y_pred`` (the prediction made from the masks);
+            ``kept_fraction`` (fraction of pixels kept).
         """
         check_is_fitted(self)
         delta = self.delta if delta is None else delta
@@ -446,10 +449,12 @@ class P2PClassifier(ImageClassifier):
         if not return_details:
             return outputs["masks"]
         proba = outputs["proba"]
+        segments = outputs["segments"].astype(np.int64)
         return Bunch(
             masks=outputs["masks"],
-            segments=outputs["segments"].astype(np.int64),
+            segments=segments,
             region_probs=outputs["region_probs"],
+            attributions=paint_regions(outputs["region_probs"], segments),
             tau=outputs["tau"],
             embeddings=outputs["embeddings"],
             n_regions=outputs["n_regions"],

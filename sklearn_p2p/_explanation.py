@@ -7,11 +7,20 @@ one place where an estimator is checked against it
 (:func:`explain_details`).
 """
 
+import math
+from numbers import Real
+
+import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch
 
 from .utils import check_images
 
-__all__ = ["PROTOCOL_DOC", "explain_details", "images_as_read", "resolve_explainer"]
+__all__ = [
+    "PROTOCOL_DOC", "attribution_explanation", "check_kept_fraction", "explain_details",
+    "images_as_read", "paint_regions", "region_scores", "resolve_explainer",
+    "top_fraction_masks",
+]
 
 PROTOCOL_DOC = """
 The explanation protocol
@@ -22,22 +31,36 @@ only, so that any model implementing them -- not only
 footing:
 
 ``explain(X, delta=None, return_details=False)``
-    Returns bool masks ``(n, H, W)``, the pixels each prediction is made
-    from; with ``return_details=True`` a Bunch (or mapping) holding
+    Returns bool masks ``(n, H, W)``, the pixels the explanation keeps; with
+    ``return_details=True`` a Bunch (or mapping) holding
 
     - ``masks`` (n, H, W) bool, as above;
-    - ``segments`` (n, H, W) non-negative int region ids;
-    - ``region_probs`` (n, D), the selection probability (or any score) of
-      region ``j`` in column ``j``: it ranks the regions for insertion and
-      deletion and colours :class:`~sklearn_p2p.plotting.RegionProbabilityDisplay`;
-    - ``proba`` (n, n_classes) and ``y_pred`` (n,), the prediction made
-      from ``masks`` (optional: ``predict_proba_masked(X, masks)`` stands in
-      for ``proba``);
+    - ``attributions`` (n, H, W) float, the continuous map behind the
+      masks, higher meaning more important: for P2P the region selection
+      probabilities painted onto their pixels, for ERSM the keep
+      probability of the feature positions upsampled, for the gradient
+      methods their attribution map summed in magnitude over channels;
+    - ``proba`` (n, n_classes) and ``y_pred`` (n,), the prediction the
+      explanation belongs to: for a model that predicts from its mask (P2P,
+      Blackbox Pixel) the prediction made from ``masks``, for a post-hoc or
+      gradient explanation the model's prediction on the full image
+      (optional: ``predict_proba_masked(X, masks)`` stands in for
+      ``proba``);
+    - optionally ``segments`` (n, H, W) non-negative int region ids and
+      ``region_probs`` (n, D), the selection probability (or any score) of
+      region ``j`` in column ``j``: where given, insertion and deletion move
+      whole regions in that order, and
+      :class:`~sklearn_p2p.plotting.RegionProbabilityDisplay` draws their
+      borders; without them, every pixel is its own region, ranked by
+      ``attributions``;
     - optionally ``tau`` (n,), ``kept_fraction`` (n,), ``embeddings``
       (n, D, K), used by the plots that show them.
 
     ``delta`` is the certainty of dynamic thresholding; methods without one
-    accept and ignore it.
+    accept and ignore it. Methods whose map is continuous keep the top
+    pixels of ``attributions`` at their ``kept_fraction`` parameter (a float,
+    or one value per image such as P2P's own ``kept_fraction`` details), so
+    that they are compared with P2P at the same sparsity.
 ``predict_proba_masked(X, masks)``
     Class probabilities on ``X`` with the pixels where ``masks`` is False
     set to black, the columns in the order of ``proba``. Needed by the
@@ -157,3 +180,176 @@ def images_as_read(explainer, X):
     """
     read = getattr(explainer, "_images_as_read", None)
     return read(X) if callable(read) else check_images(X)
+
+
+def paint_regions(region_values, segments):
+    """Per-pixel maps ``region_values[i][segments[i]]``, shape (n, H, W).
+
+    Parameters
+    ----------
+    region_values : ndarray of shape (n, D)
+        A value per region of each image.
+    segments : ndarray of int, shape (n, H, W)
+        Region ids in ``0 .. D - 1``.
+
+    Returns
+    -------
+    painted : ndarray of shape (n, H, W)
+        Each pixel holds the value of its region.
+    """
+    region_values = np.asarray(region_values)
+    segments = np.asarray(segments)
+    n = len(segments)
+    flat = np.take_along_axis(region_values, segments.reshape(n, -1).astype(np.intp), axis=1)
+    return flat.reshape(segments.shape)
+
+
+def region_scores(details, caller):
+    """``segments`` and ``region_probs`` of an explanation, or pixels as regions.
+
+    An explanation with ``segments`` and ``region_probs`` is returned as it
+    is; one with ``attributions`` only (a gradient map) gets one region per
+    pixel, scored by its attribution, so that the fidelity curves and region
+    plots read both alike.
+
+    Returns
+    -------
+    segments : ndarray of int, shape (n, H, W)
+    region_probs : ndarray of float, shape (n, D)
+    """
+    if "segments" in details and "region_probs" in details:
+        return np.asarray(details["segments"]), np.asarray(details["region_probs"], dtype=float)
+    if "attributions" not in details:
+        require_keys(details, ("segments", "region_probs"), caller)
+    attributions = np.asarray(details["attributions"], dtype=float)
+    if attributions.ndim != 3:
+        raise ValueError(
+            f"details.attributions must have shape (n_images, H, W); got "
+            f"{attributions.shape}."
+        )
+    n, height, width = attributions.shape
+    segments = np.broadcast_to(
+        np.arange(height * width, dtype=np.int64).reshape(height, width), attributions.shape
+    )
+    return segments, attributions.reshape(n, height * width)
+
+
+def check_kept_fraction(kept_fraction, n_images, caller):
+    """``kept_fraction`` as one float per image, checked.
+
+    Parameters
+    ----------
+    kept_fraction : float or array-like of shape (n_images,)
+        Share of the pixels each mask keeps, in [0, 1].
+    n_images : int
+        Number of images explained.
+    caller : str
+        Name of the estimator, for the error message.
+
+    Returns
+    -------
+    fractions : ndarray of float, shape (n_images,)
+    """
+    if isinstance(kept_fraction, Real) and not isinstance(kept_fraction, bool):
+        fractions = np.full(n_images, float(kept_fraction))
+    else:
+        try:
+            fractions = np.asarray(kept_fraction, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"kept_fraction of {caller} must be a float in [0, 1] or one per "
+                f"image; got {kept_fraction!r}."
+            ) from exc
+        if fractions.shape != (n_images,):
+            raise ValueError(
+                f"kept_fraction of {caller} holds {fractions.size} values of shape "
+                f"{fractions.shape}, but {n_images} images are explained; pass a "
+                "float or exactly one value per image."
+            )
+    if not np.all((fractions >= 0) & (fractions <= 1)):
+        raise ValueError(
+            f"kept_fraction of {caller} must lie in [0, 1]; got values from "
+            f"{np.nanmin(fractions)} to {np.nanmax(fractions)}."
+        )
+    return fractions
+
+
+def top_fraction_masks(attributions, kept_fraction):
+    """Keep the top pixels of each map, at least ``kept_fraction`` of them.
+
+    Pixels are ranked by decreasing attribution, ties by position (row
+    major), so masks are reproducible; each mask keeps
+    ``ceil(kept_fraction * H * W)`` pixels.
+
+    Parameters
+    ----------
+    attributions : ndarray of shape (n, H, W)
+        Continuous maps, higher meaning more important.
+    kept_fraction : ndarray of shape (n,)
+        Share of pixels to keep per image, in [0, 1].
+
+    Returns
+    -------
+    masks : ndarray of bool, shape (n, H, W)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p._explanation import top_fraction_masks
+    >>> maps = np.array([[[0.1, 0.9], [0.5, 0.2]]])
+    >>> top_fraction_masks(maps, np.array([0.5])).astype(int)
+    array([[[0, 1],
+            [1, 0]]])
+    """
+    n = len(attributions)
+    flat = np.asarray(attributions, dtype=float).reshape(n, -1)
+    n_pixels = flat.shape[1]
+    order = np.argsort(-flat, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(n_pixels)[None].repeat(n, 0), axis=1)
+    # The tolerance absorbs binary rounding: 0.15 * 400 is 60.000000000000001.
+    n_kept = np.array([math.ceil(f * n_pixels - 1e-6) for f in kept_fraction])
+    return (ranks < n_kept[:, None]).reshape(np.shape(attributions))
+
+
+def attribution_explanation(attributions, proba, classes, kept_fraction, caller,
+                            return_details, **extra):
+    """The explanation protocol's answer for a continuous attribution map.
+
+    Parameters
+    ----------
+    attributions : ndarray of shape (n, H, W)
+        The map, higher meaning more important.
+    proba : ndarray of shape (n, n_classes)
+        The prediction explained.
+    classes : ndarray of shape (n_classes,)
+        Labels of the columns of ``proba``.
+    kept_fraction : float or array-like of shape (n,)
+        The parameter of the explainer.
+    caller : str
+        Its name, for error messages.
+    return_details : bool
+        Return the Bunch rather than the masks.
+    **extra
+        More entries of the Bunch (e.g. ``segments``).
+
+    Returns
+    -------
+    masks : ndarray of bool, shape (n, H, W)
+        The top pixels of each map.
+    details : Bunch
+        With ``return_details``: ``masks``, ``attributions``, ``proba``,
+        ``y_pred``, ``kept_fraction`` (the share each mask keeps) and
+        ``extra``.
+    """
+    attributions = np.asarray(attributions, dtype=float)
+    fractions = check_kept_fraction(kept_fraction, len(attributions), caller)
+    masks = top_fraction_masks(attributions, fractions)
+    if not return_details:
+        return masks
+    proba = np.asarray(proba)
+    return Bunch(
+        masks=masks, attributions=attributions, proba=proba,
+        y_pred=np.asarray(classes)[proba.argmax(axis=1)],
+        kept_fraction=masks.mean(axis=(1, 2)), **extra,
+    )

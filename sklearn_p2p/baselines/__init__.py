@@ -8,12 +8,15 @@
 - ``P2PClassifier(superpixels=PatchGridTransformer(patch_size=2))``: P2P
   selecting square patches (or single pixels) instead of superpixels, the
   "regions matter" ablation.
-- :class:`LimeBaseline`: post-hoc LIME explanations of a fitted black box on
-  the same superpixels, cut to a given kept fraction.
+- :class:`~sklearn_p2p.explainers.LimeBaseline`: post-hoc LIME explanations
+  of a fitted black box on the same superpixels, cut to a given kept
+  fraction. It lives in :mod:`sklearn_p2p.explainers` with the other
+  explainers of fitted models; ``from sklearn_p2p.baselines import
+  LimeBaseline`` keeps working.
 """
 
+from ..explainers import LimeBaseline, top_regions_mask
 from ._blackbox import BlackboxClassifier
-from ._lime import LimeBaseline, top_regions_mask
 from ._patches import PatchGridTransformer
 
 __all__ = ["BlackboxClassifier", "LimeBaseline", "PatchGridTransformer", "top_regions_mask"]

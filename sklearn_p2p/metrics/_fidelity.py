@@ -12,7 +12,7 @@ alongside :class:`~sklearn_p2p.P2PClassifier`.
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._explanation import explain_details, require_keys, resolve_explainer
+from .._explanation import explain_details, region_scores, require_keys, resolve_explainer
 from ..utils._docstrings import fill_doc
 from ..utils._validation import check_masks
 
@@ -69,10 +69,9 @@ def _check_fractions(fractions):
 
 def _check_details(details, n_samples, caller):
     """Validate the explanation and return masks, segments, region_probs."""
-    require_keys(details, ("masks", "segments", "region_probs"), caller)
+    require_keys(details, ("masks",), caller)
     masks = check_masks(details["masks"], "details.masks")
-    segments = np.asarray(details["segments"])
-    region_probs = np.asarray(details["region_probs"], dtype=float)
+    segments, region_probs = region_scores(details, caller)
     if len(masks) != n_samples:
         raise ValueError(
             f"details describes {len(masks)} images but X has {n_samples}; "
@@ -209,7 +208,10 @@ def fidelity_curve(
     """Insertion or deletion fidelity curve of the explanations of ``X``.
 
     The regions of each explanation are ranked by selection probability
-    (``details.region_probs``, descending; ties by region id) and moved whole:
+    (``details.region_probs``, descending; ties by region id) and moved whole;
+    an explanation without regions (a gradient or AGOP map, which gives
+    ``attributions`` only) moves its pixels one by one, ranked by
+    ``details.attributions``:
 
     - ``"insertion"`` starts from an all-black image and adds the pixels of
       ``x_m`` region by region. Regions outside the explanation mask stay
@@ -222,11 +224,16 @@ def fidelity_curve(
     is the shortest run of top-ranked regions whose area reaches
     ``f * H * W`` pixels (so it can exceed ``f`` by less than one region, and
     ``f = 0`` moves nothing). Fidelity at ``f`` is the fraction of images
-    whose prediction (argmax of ``predict_proba_masked``) equals the model's
-    own prediction on ``x_m`` -- not the label, since faithfulness is about
-    the model's reasons, not its accuracy. A steep rise of the insertion curve
-    and a steep fall of the deletion curve mean that the highlighted regions
-    are what the prediction rests on.
+    whose prediction (argmax of ``predict_proba_masked``) equals the
+    prediction the explanation belongs to (``details.proba``) -- not the
+    label, since faithfulness is about the model's reasons, not its
+    accuracy. For a model that predicts from its mask (P2P, Blackbox Pixel)
+    that is its prediction on ``x_m``; for a post-hoc or gradient
+    explanation it is the model's prediction on the full image, so the
+    insertion curve's last value is also the share of images whose kept
+    pixels alone still give that prediction. A steep rise of the insertion
+    curve and a steep fall of the deletion curve mean that the highlighted
+    regions are what the prediction rests on.
 
     Parameters
     ----------

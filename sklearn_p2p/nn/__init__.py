@@ -2,7 +2,7 @@
 
 from .baselines import BlackboxNetwork, evenly_spaced_mask
 from .backbones import create_classifier, create_feature_extractor, TinyCNN, TinyFeatureExtractor
-from .masking import MaskedClassifier, split_input
+from .masking import ImageNetwork, MaskedClassifier, split_input
 from .loss import p2p_penalty, sparsity_penalty
 from .network import P2PNetwork
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
@@ -12,6 +12,7 @@ from .thresholding import search_tau, tau_grid
 
 __all__ = [
     "BlackboxNetwork",
+    "ImageNetwork",
     "MaskedClassifier",
     "P2PNetwork",
     "Selector",

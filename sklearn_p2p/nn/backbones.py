@@ -19,6 +19,7 @@ __all__ = [
     "available_backbones",
     "create_classifier",
     "create_feature_extractor",
+    "last_feature_stage",
     "normalization_constants",
 ]
 
@@ -260,6 +261,41 @@ def create_classifier(name, *, num_classes, in_chans=3, pretrained=False):
     return timm.create_model(
         name, num_classes=num_classes, in_chans=in_chans, **_timm_pretrained_kwargs(pretrained)
     )
+
+
+def last_feature_stage(classifier):
+    """The module of a classifier whose output is its last spatial feature map.
+
+    Parameters
+    ----------
+    classifier : nn.Module
+        A :class:`TinyCNN` or a timm classifier (which lists its stages in
+        ``feature_info``).
+
+    Returns
+    -------
+    stage : nn.Module
+        The last stage; its output has shape ``(B, channels, h, w)`` for
+        convolutional networks.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.nn import TinyCNN
+    >>> from sklearn_p2p.nn.backbones import last_feature_stage
+    >>> model = TinyCNN(num_classes=2)
+    >>> last_feature_stage(model) is model.features.stages[-1]
+    True
+    """
+    if isinstance(classifier, TinyCNN):
+        return classifier.features.stages[-1]
+    info = getattr(classifier, "feature_info", None)
+    if not info:
+        raise ValueError(
+            f"{type(classifier).__name__} does not list its stages (timm's "
+            "feature_info); its last feature map cannot be found."
+        )
+    name = info[-1]["module"] if isinstance(info, list) else info.module_name()[-1]
+    return classifier.get_submodule(name)
 
 
 def normalization_constants(name, pretrained, in_chans):

@@ -9,9 +9,9 @@ from torch import nn
 
 from ..utils._docstrings import fill_doc
 from ..utils._packed import unpack
-from .backbones import create_classifier, normalization_constants
+from .backbones import create_classifier, last_feature_stage, normalization_constants
 
-__all__ = ["MaskedClassifier", "split_input"]
+__all__ = ["ImageNetwork", "MaskedClassifier", "split_input"]
 
 
 def split_input(X):
@@ -115,6 +115,35 @@ class MaskedClassifier(nn.Module):
         black = (0.0 - self.mean) / self.std
         return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
 
+    def image_logits(self, image):
+        """Differentiable logits of the classifier on full images in [0, 1].
+
+        What the gradient explainers differentiate: for P2P it is its
+        classifier alone, without the selection.
+
+        Parameters
+        ----------
+        image : Tensor of shape (B, C, H, W)
+            Images in [0, 1], channel first (not normalised).
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+        """
+        return self.classifier(self.normalize(image))
+
+    def attribution_layer(self):
+        """The module whose output is the last spatial feature map (for Grad-CAM).
+
+        Returns
+        -------
+        layer : nn.Module
+            The last stage of the classifier backbone: the last
+            :class:`TinyFeatureExtractor` stage, or the module timm's
+            ``feature_info`` names last.
+        """
+        return last_feature_stage(self.classifier)
+
     @torch.no_grad()
     def classify_images(self, images, pixel_masks):
         """Classifier logits for channel-last images under given pixel masks.
@@ -152,3 +181,33 @@ class MaskedClassifier(nn.Module):
             As :meth:`classify_images` returns them.
         """
         return self.classify_images(unpack(X)[0], pixel_masks)
+
+
+class ImageNetwork(MaskedClassifier):
+    """The classifier on full channel-last images: the plain network.
+
+    The network of the package's classifiers that read images without
+    superpixels (:class:`~sklearn_p2p.models.SIBClassifier`,
+    :class:`~sklearn_p2p.models.SmoothedAdversarialClassifier`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_p2p.nn import ImageNetwork
+    >>> ImageNetwork(n_classes=3, in_chans=1)(torch.rand(2, 16, 16, 1)).shape
+    torch.Size([2, 3])
+    """
+
+    def forward(self, X):
+        """Logits of channel-last images.
+
+        Parameters
+        ----------
+        X : Tensor of shape (B, H, W, C)
+            Images in [0, 1].
+
+        Returns
+        -------
+        logits : Tensor of shape (B, n_classes)
+        """
+        return self.image_logits(X.permute(0, 3, 1, 2))

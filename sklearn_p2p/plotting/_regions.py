@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._explanation import region_scores
 from ..utils._docstrings import fill_doc
 from ._base import (
     _ExplanationDisplayMixin,
@@ -259,7 +260,10 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
 
         The ``region_probs`` of the explanation are painted over its
         ``segments``, its ``masks`` are outlined and its ``y_pred`` and
-        ``tau`` (where known) are shown in the titles.
+        ``tau`` (where known) are shown in the titles. An explanation
+        without regions (a gradient or AGOP map) shows its
+        ``attributions`` instead, scaled to each image's maximum and
+        without region borders.
 
         Parameters
         ----------
@@ -295,16 +299,27 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
         """
         details, _ = cls._explain_images(
             estimator, X, n_images=n_images, n_panels=1, ax=ax, delta=delta,
-            required=("region_probs", "segments"),
         )
+        segments, region_probs = region_scores(details, cls._caller())
+        pixel_map = "segments" not in details or "region_probs" not in details
+        if pixel_map:
+            # A gradient-style map: scaled per image to its maximum, drawn
+            # without region borders (every pixel is its own region).
+            peak = np.abs(region_probs).max(axis=1, keepdims=True)
+            region_probs = np.clip(region_probs / np.where(peak > 0, peak, 1.0), 0.0, 1.0)
         display = cls(
-            region_probs=np.asarray(details["region_probs"]),
-            segments=np.asarray(details["segments"]),
+            region_probs=region_probs,
+            segments=np.asarray(segments),
             masks=details.get("masks"),
             y_pred=details.get("y_pred"),
             tau=details.get("tau"),
         )
-        return display.plot(ax=ax)
+        if not pixel_map:
+            return display.plot(ax=ax)
+        display.plot(ax=ax, boundary_alpha=0.0)
+        if display.colorbar_ is not None:
+            display.colorbar_.set_label("attribution (share of the image's maximum)")
+        return display
 
 
 def _to_rgb(color):

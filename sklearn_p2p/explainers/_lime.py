@@ -5,6 +5,8 @@ from unittest import mock
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from .._explanation import check_kept_fraction, paint_regions
+
 __all__ = ["LimeBaseline", "top_regions_mask"]
 
 
@@ -82,7 +84,8 @@ class LimeBaseline:
     Examples
     --------
     >>> from sklearn_p2p import SuperpixelTransformer
-    >>> from sklearn_p2p.baselines import BlackboxClassifier, LimeBaseline
+    >>> from sklearn_p2p.baselines import BlackboxClassifier
+    >>> from sklearn_p2p.explainers import LimeBaseline
     >>> from sklearn_p2p.datasets import make_cluttered_objects
     >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
     >>> blackbox = BlackboxClassifier(superpixels=SuperpixelTransformer(n_segments=8),
@@ -137,17 +140,18 @@ class LimeBaseline:
         details : Bunch
             With ``return_details=True``: ``masks``, ``segments``,
             ``region_probs`` (LIME weights rescaled to [0, 1], same order),
-            ``proba`` and ``y_pred`` of the estimator on the full images,
-            ``kept_fraction``.
+            ``attributions`` (those weights painted onto the pixels of their
+            regions), ``proba`` and ``y_pred`` of the estimator on the full
+            images, ``kept_fraction``.
         """
         from lime import lime_image
 
+        fractions = check_kept_fraction(self.kept_fraction, len(X), type(self).__name__)
         base = self.estimator.explain(X, return_details=True)
         images = np.asarray(X)
         if images.dtype == np.uint8:
             images = images / 255.0
         n_images = len(images)
-        fractions = np.broadcast_to(np.asarray(self.kept_fraction, dtype=float), (n_images,))
         full_proba = self.estimator.predict_proba_masked(X, np.ones(base.masks.shape, dtype=bool))
         labels = full_proba.argmax(axis=1)
         rng = check_random_state(self.random_state)
@@ -177,6 +181,7 @@ class LimeBaseline:
             return masks
         return Bunch(
             masks=masks, segments=base.segments, region_probs=region_probs,
+            attributions=paint_regions(region_probs, base.segments),
             proba=full_proba, y_pred=self.estimator.classes_[labels],
             kept_fraction=masks.mean(axis=(1, 2)),
         )
