@@ -182,6 +182,10 @@ def images_as_read(explainer, X):
     return read(X) if callable(read) else check_images(X)
 
 
+# Pixels a kept fraction may overshoot an integer count by rounding alone.
+_PIXEL_TOLERANCE = 0.01
+
+
 def paint_regions(region_values, segments):
     """Per-pixel maps ``region_values[i][segments[i]]``, shape (n, H, W).
 
@@ -307,8 +311,11 @@ def top_fraction_masks(attributions, kept_fraction):
     order = np.argsort(-flat, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(n_pixels)[None].repeat(n, 0), axis=1)
-    # The tolerance absorbs binary rounding: 0.15 * 400 is 60.000000000000001.
-    n_kept = np.array([math.ceil(f * n_pixels - 1e-6) for f in kept_fraction])
+    # The tolerance absorbs rounding: 0.15 * 400 is 60.000000000000001 in
+    # float64, and a float32 fraction (P2P's own kept_fraction details) such
+    # as 484 / 576 comes back as 484.00001 pixels; far below one pixel, it
+    # never removes a pixel that was asked for.
+    n_kept = np.array([math.ceil(f * n_pixels - _PIXEL_TOLERANCE) for f in kept_fraction])
     return (ranks < n_kept[:, None]).reshape(np.shape(attributions))
 
 

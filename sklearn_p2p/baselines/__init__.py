@@ -15,8 +15,10 @@
   LimeBaseline`` keeps working.
 """
 
-from ..explainers import LimeBaseline, top_regions_mask
+# Old import path of LIME, kept working (not re-listed in __all__: the
+# names are documented where they live, in sklearn_p2p.explainers).
+from ..explainers import LimeBaseline, top_regions_mask  # noqa: F401
 from ._blackbox import BlackboxClassifier
 from ._patches import PatchGridTransformer
 
-__all__ = ["BlackboxClassifier", "LimeBaseline", "PatchGridTransformer", "top_regions_mask"]
+__all__ = ["BlackboxClassifier", "PatchGridTransformer"]

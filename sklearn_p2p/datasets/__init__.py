@@ -10,6 +10,7 @@ from ._bam import make_pasted_objects
 from ._image_folder_dataset import ImageFolderDataset
 from ._loaders import load_cifar10, load_image_folder
 from ._synthetic import make_cluttered_objects
+from ._tetrominoes import make_tetrominoes
 
 __all__ = [
     "ImageFolderDataset",
@@ -17,4 +18,5 @@ __all__ = [
     "load_image_folder",
     "make_cluttered_objects",
     "make_pasted_objects",
+    "make_tetrominoes",
 ]

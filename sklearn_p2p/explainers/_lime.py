@@ -3,9 +3,11 @@
 from unittest import mock
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch, check_random_state
 
 from .._explanation import check_kept_fraction, paint_regions
+from ._base import MaskedPredictionMixin
 
 __all__ = ["LimeBaseline", "top_regions_mask"]
 
@@ -54,7 +56,7 @@ def top_regions_mask(segments, scores, kept_fraction):
     return np.isin(segments, order[:n_taken])
 
 
-class LimeBaseline:
+class LimeBaseline(MaskedPredictionMixin, BaseEstimator):
     """Post-hoc LIME explanations of a fitted classifier at a given kept fraction.
 
     LIME (Ribeiro et al., 2016) fits a local linear model of the classifier's
@@ -102,23 +104,6 @@ class LimeBaseline:
         self.kept_fraction = kept_fraction
         self.num_samples = num_samples
         self.random_state = random_state
-
-    def predict_proba_masked(self, X, masks):
-        """Class probabilities of the estimator on ``X`` under given masks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
-            Images, as the estimator takes them.
-        masks : array-like of bool, shape (n_samples, H, W)
-            True for the pixels to keep; the others are set to black.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            ``estimator.predict_proba_masked(X, masks)``.
-        """
-        return self.estimator.predict_proba_masked(X, masks)
 
     def explain(self, X, delta=None, return_details=False):
         """LIME masks at ``kept_fraction``; ``delta`` is accepted and ignored.

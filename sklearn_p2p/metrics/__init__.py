@@ -3,6 +3,10 @@
 Localization compares explanation masks with ground-truth object masks:
 :func:`localization_score` (the paper's ``|m & m_true| / |m|``),
 :func:`mask_iou_score`, and the chance level :func:`object_fraction`.
+Continuous attribution maps (``attributions`` of an explanation) are scored
+by :func:`top_k_precision`, :func:`top_k_iou`, :func:`relevance_mass` and
+:func:`pointing_game` against the object, and by :func:`gini_sparseness`
+alone.
 
 Faithfulness is measured by insertion and deletion fidelity
 (:func:`fidelity_curve`, :func:`insertion_auc`, :func:`deletion_auc`): the
@@ -31,6 +35,13 @@ greater is better, for ``cross_validate`` and ``GridSearchCV``:
 """
 
 from .. import _explanation
+from ._attribution import (
+    gini_sparseness,
+    pointing_game,
+    relevance_mass,
+    top_k_iou,
+    top_k_precision,
+)
 from ._fidelity import deletion_auc, fidelity_curve, insertion_auc
 from ._localization import (
     kept_fraction_score,
@@ -38,6 +49,7 @@ from ._localization import (
     mask_iou_score,
     object_fraction,
 )
+from ._stability import relative_input_stability, relative_output_stability
 from ._scorers import (
     deletion_auc_scorer,
     insertion_auc_scorer,
@@ -55,6 +67,7 @@ __all__ = [
     "deletion_auc",
     "deletion_auc_scorer",
     "fidelity_curve",
+    "gini_sparseness",
     "insertion_auc",
     "insertion_auc_scorer",
     "kept_fraction_score",
@@ -64,4 +77,10 @@ __all__ = [
     "make_explanation_scorer",
     "mask_iou_score",
     "object_fraction",
+    "pointing_game",
+    "relative_input_stability",
+    "relative_output_stability",
+    "relevance_mass",
+    "top_k_iou",
+    "top_k_precision",
 ]

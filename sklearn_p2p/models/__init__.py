@@ -16,6 +16,9 @@ Explainers of any fitted classifier (gradients, AGOP, LIME) are in
 :mod:`sklearn_p2p.explainers`.
 """
 
+from ._adversarial import SmoothedAdversarialClassifier
 from ._base import BackboneClassifier
+from ._ersm import ERSMClassifier
+from ._sib import SIBClassifier
 
-__all__ = ["BackboneClassifier"]
+__all__ = ["BackboneClassifier", "SmoothedAdversarialClassifier", "ERSMClassifier", "SIBClassifier"]

@@ -14,15 +14,18 @@ from numbers import Real
 import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import PassthroughScoring
 
 from .._explanation import attribution_explanation, check_kept_fraction
 from .._image_classifier import ImageClassifier
 from ..nn import ImageNetwork
 from ..nn.backbones import check_backbone_name
+from ..utils._docstrings import fill_doc
 
 __all__ = ["BackboneClassifier"]
 
 
+@fill_doc
 class BackboneClassifier(ImageClassifier):
     """A backbone classifier of full images that explains itself by a map.
 
@@ -46,9 +49,55 @@ class BackboneClassifier(ImageClassifier):
         Share of the pixels each explanation mask keeps (the top pixels of
         the map); an array gives one value per explained image, e.g. P2P's
         own ``kept_fraction`` details, to compare at P2P's sparsity.
-    image_shape, value_range, random_state, criterion, optimizer, lr, \
-            max_epochs, batch_size, train_split, device, **kwargs
-        As for :class:`~sklearn_p2p.P2PClassifier`.
+    %(image_shape)s
+    %(value_range)s
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling; with an int, two fits on
+        CPU give identical models.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        The classification loss.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimiser of all weights; its own parameters are set with
+        ``optimizer__<name>``.
+    lr : float, default=1e-3
+        The optimiser's learning rate.
+    max_epochs : int, default=10
+        Passes over the training data per call of :meth:`fit`.
+    batch_size : int, default=64
+        Images per training and inference batch.
+    train_split : callable or None, default=None
+        skorch's validation split; e.g. ``skorch.dataset.ValidSplit(5)``.
+    device : str, default="auto"
+        ``"auto"``: CUDA when available, else CPU.
+    **kwargs
+        Every other skorch parameter (``callbacks``, ``verbose``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during ``fit``.
+    image_shape_ : tuple of int
+        ``(H, W)`` of the training images.
+    n_channels_ : int
+        Image channels at fit (1 or 3).
+    module_ : torch module
+        The trained network.
+
+    See Also
+    --------
+    sklearn_p2p.explainers.GradientExplainer : Other gradient maps of the
+        same model.
+
+    Examples
+    --------
+    >>> from sklearn_p2p.datasets import make_cluttered_objects
+    >>> from sklearn_p2p.models import BackboneClassifier
+    >>> data = make_cluttered_objects(n_samples=24, image_size=16, random_state=0)
+    >>> clf = BackboneClassifier(max_epochs=1, kept_fraction=0.1, verbose=0,
+    ...                          random_state=0).fit(data.images, data.target)
+    >>> details = clf.explain(data.images[:2], return_details=True)
+    >>> details.masks.shape, sorted(details)
+    ((2, 16, 16), ['attributions', 'kept_fraction', 'masks', 'proba', 'y_pred'])
     """
 
     _parameter_constraints = {
@@ -95,8 +144,31 @@ class BackboneClassifier(ImageClassifier):
         self.pretrained = pretrained
         self.kept_fraction = kept_fraction
 
+    # Terms of the training objective that a subclass records per batch
+    # (``history.record_batch``): name -> whether lower is better. Each gets
+    # an epoch mean of the same name in the history and the printed log.
+    _loss_terms = {}
+
     def _check_params(self):
         check_backbone_name(self.classifier, "classifier")
+
+    def get_default_callbacks(self):
+        """skorch's default callbacks plus the epoch means of the loss terms.
+
+        Returns
+        -------
+        callbacks : list of (str, Callback)
+            The base's callbacks, with a ``PassthroughScoring`` for each term
+            of the method's objective (e.g. ``cross_entropy``) before
+            ``print_log``, so that the history and the training log show
+            them.
+        """
+        callbacks = list(super().get_default_callbacks())
+        names = [name for name, _ in callbacks]
+        at = names.index("print_log") if "print_log" in names else len(callbacks)
+        terms = [(name, PassthroughScoring(name, lower_is_better=lower, on_train=True))
+                 for name, lower in self._loss_terms.items()]
+        return callbacks[:at] + terms + callbacks[at:]
 
     def _module_kwargs(self):
         """Constructor arguments of the network beyond the data and backbone."""

@@ -1,17 +1,25 @@
 """Pure-PyTorch building blocks of P2P (no scikit-learn or skorch imports)."""
 
+from .adversarial import GaussianSmoothing, SmoothedNetwork, insert_smoothing, pgd_linf
 from .baselines import BlackboxNetwork, evenly_spaced_mask
 from .backbones import create_classifier, create_feature_extractor, TinyCNN, TinyFeatureExtractor
+from .ersm import EnergyMask, EnergyMaskedClassifier, ERSMNetwork
 from .masking import ImageNetwork, MaskedClassifier, split_input
 from .loss import p2p_penalty, sparsity_penalty
 from .network import P2PNetwork
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
 from .sampling import covariance_l1, hard_region_mask, relaxed_region_mask, sample_region_logits
 from .selector import Selector, SelectorHead
+from .sib import (default_mask_window, gradient_mask, hsic, input_gradients,
+                  spatial_bottleneck_penalty)
 from .thresholding import search_tau, tau_grid
 
 __all__ = [
+    "GaussianSmoothing", "SmoothedNetwork", "insert_smoothing", "pgd_linf",
     "BlackboxNetwork",
+    "ERSMNetwork",
+    "EnergyMask",
+    "EnergyMaskedClassifier",
     "ImageNetwork",
     "MaskedClassifier",
     "P2PNetwork",
@@ -23,8 +31,12 @@ __all__ = [
     "covariance_l1",
     "create_classifier",
     "create_feature_extractor",
+    "default_mask_window",
     "evenly_spaced_mask",
+    "gradient_mask",
     "hard_region_mask",
+    "hsic",
+    "input_gradients",
     "p2p_penalty",
     "region_mean",
     "region_sizes",
@@ -33,6 +45,7 @@ __all__ = [
     "sample_region_logits",
     "search_tau",
     "sparsity_penalty",
+    "spatial_bottleneck_penalty",
     "split_input",
     "tau_grid",
 ]

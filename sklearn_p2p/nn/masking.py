@@ -71,13 +71,21 @@ class MaskedClassifier(nn.Module):
 
     def __init__(self, n_classes, in_chans=3, classifier="tiny_cnn", pretrained=False):
         super().__init__()
-        self.classifier = create_classifier(
-            classifier, num_classes=n_classes, in_chans=in_chans, pretrained=pretrained
-        )
+        self.classifier = self._build_classifier(n_classes, in_chans, classifier, pretrained)
         mean, std = normalization_constants(classifier, pretrained, in_chans)
         self.register_buffer("mean", mean.view(1, -1, 1, 1))
         self.register_buffer("std", std.view(1, -1, 1, 1))
         self.n_classes = n_classes
+
+    def _build_classifier(self, n_classes, in_chans, classifier, pretrained):
+        """The module from normalised ``(B, C, H, W)`` images to logits.
+
+        Subclasses whose classifier is more than a backbone (ERSM's masked
+        one) override this hook; the normalisation stays the backbone's.
+        """
+        return create_classifier(
+            classifier, num_classes=n_classes, in_chans=in_chans, pretrained=pretrained
+        )
 
     def normalize(self, image):
         """Normalise a ``(B, C, H, W)`` image in [0, 1] as the backbone expects.
@@ -129,6 +137,7 @@ class MaskedClassifier(nn.Module):
         Returns
         -------
         logits : Tensor of shape (B, n_classes)
+            The classifier's output on the normalised images.
         """
         return self.classifier(self.normalize(image))
 
@@ -183,12 +192,19 @@ class MaskedClassifier(nn.Module):
         return self.classify_images(unpack(X)[0], pixel_masks)
 
 
+@fill_doc
 class ImageNetwork(MaskedClassifier):
     """The classifier on full channel-last images: the plain network.
 
     The network of the package's classifiers that read images without
     superpixels (:class:`~sklearn_p2p.models.SIBClassifier`,
     :class:`~sklearn_p2p.models.SmoothedAdversarialClassifier`).
+
+    Parameters
+    ----------
+    %(classifier_network)s
+    pretrained : bool or path, default=False
+        As for :class:`~sklearn_p2p.nn.MaskedClassifier`.
 
     Examples
     --------
@@ -209,5 +225,6 @@ class ImageNetwork(MaskedClassifier):
         Returns
         -------
         logits : Tensor of shape (B, n_classes)
+            The classifier's output on the full images.
         """
         return self.image_logits(X.permute(0, 3, 1, 2))

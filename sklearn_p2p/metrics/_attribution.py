@@ -1,0 +1,252 @@
+"""Scores of continuous attribution maps against ground-truth object masks.
+
+Where :func:`~sklearn_p2p.metrics.localization_score` judges a binary mask,
+these judge the continuous map behind it (``attributions`` of the
+explanation protocol), as the papers of the related methods do: top-k
+precision and IoU (XAI-TRIS, AGOP), relevance mass and the pointing game
+(Arras et al., 2022; Zhang et al., 2018), and the Gini sparseness of a map
+(Chalasani et al., 2020). Each takes ``(n_images, H, W)`` arrays and returns
+the mean over images, or one value per image with ``average=False``.
+"""
+
+import numpy as np
+
+from ..utils._validation import check_masks
+
+__all__ = [
+    "gini_sparseness",
+    "pointing_game",
+    "relevance_mass",
+    "top_k_iou",
+    "top_k_precision",
+]
+
+
+def _check_attributions(attributions, name="attributions"):
+    try:
+        attributions = np.asarray(attributions, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
+    if attributions.ndim != 3 or len(attributions) == 0:
+        raise ValueError(
+            f"{name} must have shape (n_images, H, W) with at least one image; "
+            f"got shape {attributions.shape}. Pass explain(X, "
+            "return_details=True).attributions."
+        )
+    if not np.isfinite(attributions).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return attributions
+
+
+def _check_pair(attributions, ground_truth):
+    attributions = _check_attributions(attributions)
+    ground_truth = check_masks(ground_truth, "ground_truth")
+    if ground_truth.shape != attributions.shape:
+        raise ValueError(
+            f"ground_truth must have the shape of attributions {attributions.shape} "
+            f"(one (H, W) mask per image); got {ground_truth.shape}."
+        )
+    return attributions, ground_truth
+
+
+def _reduce(per_image, average):
+    return float(per_image.mean()) if average else per_image
+
+
+def _top_k_masks(attributions, sizes):
+    """Bool masks of the ``sizes[i]`` largest entries of each map (ties by position)."""
+    n = len(attributions)
+    flat = attributions.reshape(n, -1)
+    order = np.argsort(-flat, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(flat.shape[1]), flat.shape),
+                      axis=1)
+    return (ranks < np.asarray(sizes)[:, None]).reshape(attributions.shape)
+
+
+def top_k_precision(attributions, ground_truth, *, average=True):
+    """Share of the ``k`` highest-attributed pixels that lie in the object.
+
+    ``k`` is the size of each image's ground-truth mask, so a perfect map
+    scores 1 and a random one the object's share of the image. This is the
+    metric of XAI-TRIS (Clark et al., 2024) and of the AGOP paper's image
+    benchmarks. Ties are broken by pixel position.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_images, H, W)
+        Continuous maps, higher meaning more important.
+    ground_truth : array-like of bool, shape (n_images, H, W)
+        The object's pixels; images with an empty mask score 0.
+    average : bool, default=True
+        Return the mean over images; False returns one value per image.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_images,)
+        In [0, 1], higher is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.metrics import top_k_precision
+    >>> truth = np.zeros((1, 4, 4), bool); truth[0, :2, :2] = True
+    >>> attributions = np.zeros((1, 4, 4)); attributions[0, 0, :4] = [4, 3, 2, 1]
+    >>> top_k_precision(attributions, truth)  # top 4: two in the object
+    0.5
+    """
+    attributions, ground_truth = _check_pair(attributions, ground_truth)
+    sizes = ground_truth.sum(axis=(1, 2))
+    top = _top_k_masks(attributions, sizes)
+    hits = (top & ground_truth).sum(axis=(1, 2))
+    per_image = np.divide(hits, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+    return _reduce(per_image, average)
+
+
+def top_k_iou(attributions, ground_truth, *, average=True):
+    """IoU of the ``k`` highest-attributed pixels with the object (``k`` its size).
+
+    With ``k`` equal to the object's size the IoU is ``p / (2 - p)`` for the
+    top-k precision ``p``: the same ranking, on the scale of a mask IoU
+    (the AGOP paper reports mIoU).
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_images, H, W)
+        Continuous maps, higher meaning more important.
+    ground_truth : array-like of bool, shape (n_images, H, W)
+        The object's pixels; images with an empty mask score 0.
+    average : bool, default=True
+        Return the mean over images; False returns one value per image.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_images,)
+        In [0, 1], higher is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.metrics import top_k_iou
+    >>> truth = np.zeros((1, 4, 4), bool); truth[0, :2, :2] = True
+    >>> attributions = np.zeros((1, 4, 4)); attributions[0, 0, :4] = [4, 3, 2, 1]
+    >>> round(top_k_iou(attributions, truth), 4)  # 2 shared of 6 covered
+    0.3333
+    """
+    precision = top_k_precision(attributions, ground_truth, average=False)
+    per_image = precision / (2.0 - precision)
+    return _reduce(per_image, average)
+
+
+def relevance_mass(attributions, ground_truth, *, average=True):
+    """Share of the positive attribution that falls inside the object.
+
+    ``sum(a+ * m) / sum(a+)`` with ``a+ = max(a, 0)`` (relevance mass
+    accuracy, Arras et al., 2022). A map without positive values scores 0.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_images, H, W)
+        Continuous maps, higher meaning more important.
+    ground_truth : array-like of bool, shape (n_images, H, W)
+        The object's pixels.
+    average : bool, default=True
+        Return the mean over images; False returns one value per image.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_images,)
+        In [0, 1], higher is better; a uniform map scores the object's
+        share of the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.metrics import relevance_mass
+    >>> truth = np.zeros((1, 2, 2), bool); truth[0, 0, 0] = True
+    >>> relevance_mass(np.array([[[3.0, 1.0], [0.0, -5.0]]]), truth)
+    0.75
+    """
+    attributions, ground_truth = _check_pair(attributions, ground_truth)
+    positive = np.clip(attributions, 0, None)
+    total = positive.sum(axis=(1, 2))
+    inside = (positive * ground_truth).sum(axis=(1, 2))
+    per_image = np.divide(inside, total, out=np.zeros(len(total)), where=total > 0)
+    return _reduce(per_image, average)
+
+
+def pointing_game(attributions, ground_truth, *, average=True):
+    """Whether each map's maximum lies inside the object (Zhang et al., 2018).
+
+    Where several pixels share the maximum, the first in row-major order
+    counts.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_images, H, W)
+        Continuous maps, higher meaning more important.
+    ground_truth : array-like of bool, shape (n_images, H, W)
+        The object's pixels.
+    average : bool, default=True
+        Return the share of hits; False returns one bool per image.
+
+    Returns
+    -------
+    score : float or ndarray of bool, shape (n_images,)
+        The hit rate in [0, 1], higher is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.metrics import pointing_game
+    >>> truth = np.zeros((2, 2, 2), bool); truth[:, 0, 0] = True
+    >>> pointing_game(np.array([[[3, 1], [0, 0]], [[0, 1], [0, 0]]]), truth)
+    0.5
+    """
+    attributions, ground_truth = _check_pair(attributions, ground_truth)
+    n = len(attributions)
+    peak = attributions.reshape(n, -1).argmax(axis=1)
+    hits = ground_truth.reshape(n, -1)[np.arange(n), peak]
+    return float(hits.mean()) if average else hits
+
+
+def gini_sparseness(attributions, *, average=True):
+    """Gini index of each flattened ``|map|``: 0 uniform, near 1 one pixel.
+
+    The sparseness measure of Chalasani et al. (2020), used by the
+    feature-map smoothing paper: with the ``N`` absolute values sorted
+    ascending, ``G = 1 - 2 * sum_k (v_k / ||v||_1) * (N - k + 0.5) / N``
+    (``k`` from 1). An all-zero map scores 0.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_images, H, W)
+        Continuous maps.
+    average : bool, default=True
+        Return the mean over images; False returns one value per image.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_images,)
+        In [0, 1); higher means sparser.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_p2p.metrics import gini_sparseness
+    >>> gini_sparseness(np.ones((1, 4, 4)))
+    0.0
+    >>> one_pixel = np.zeros((1, 4, 4)); one_pixel[0, 1, 2] = 5.0
+    >>> gini_sparseness(one_pixel)  # 1 - 1/N for N = 16
+    0.9375
+    """
+    attributions = _check_attributions(attributions)
+    n = len(attributions)
+    values = np.sort(np.abs(attributions).reshape(n, -1), axis=1)
+    n_values = values.shape[1]
+    total = values.sum(axis=1)
+    weights = (n_values - np.arange(1, n_values + 1) + 0.5) / n_values
+    shares = np.divide(values, total[:, None], out=np.zeros_like(values),
+                       where=total[:, None] > 0)
+    per_image = np.where(total > 0, 1.0 - 2.0 * (shares * weights).sum(axis=1), 0.0)
+    return _reduce(per_image, average)
