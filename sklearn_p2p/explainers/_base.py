@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 
 from .._explanation import attribution_explanation, check_kept_fraction
 from ._network import check_explained_estimator, read_images
+from ..utils._docstrings import fill_doc
 
 __all__ = ["AttributionExplainer", "MaskedPredictionMixin"]
 
@@ -100,6 +101,7 @@ class AttributionExplainer(MaskedPredictionMixin, BaseEstimator):
             target = self._check_target(target, len(images))
         return self._maps(network, images, target)
 
+    @fill_doc
     def explain(self, X, delta=None, return_details=False):
         """Masks of the top pixels of the map of each predicted class.
 
@@ -107,10 +109,7 @@ class AttributionExplainer(MaskedPredictionMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
             Images, as the estimator takes them.
-        delta : float, default=None
-            Ignored; present for the explanation protocol.
-        return_details : bool, default=False
-            Return a Bunch with everything behind the masks.
+        %(explain_no_delta)s
 
         Returns
         -------

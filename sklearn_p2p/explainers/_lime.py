@@ -8,6 +8,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._explanation import check_kept_fraction, paint_regions
 from ._base import MaskedPredictionMixin
+from ..utils._docstrings import fill_doc
 
 __all__ = ["LimeBaseline", "top_regions_mask"]
 
@@ -105,6 +106,7 @@ class LimeBaseline(MaskedPredictionMixin, BaseEstimator):
         self.num_samples = num_samples
         self.random_state = random_state
 
+    @fill_doc
     def explain(self, X, delta=None, return_details=False):
         """LIME masks at ``kept_fraction``; ``delta`` is accepted and ignored.
 
@@ -112,10 +114,7 @@ class LimeBaseline(MaskedPredictionMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
             Images, as the estimator takes them.
-        delta : float, default=None
-            Ignored; present for the explanation protocol.
-        return_details : bool, default=False
-            Return a Bunch with everything behind the masks.
+        %(explain_no_delta)s
 
         Returns
         -------

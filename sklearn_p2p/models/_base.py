@@ -196,6 +196,7 @@ class BackboneClassifier(ImageClassifier):
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
+    @fill_doc
     def explain(self, X, delta=None, return_details=False):
         """Masks of the top pixels of the model's own explanation map.
 
@@ -203,10 +204,7 @@ class BackboneClassifier(ImageClassifier):
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W)
             Images as in :meth:`fit`.
-        delta : float, default=None
-            Ignored; present for the explanation protocol.
-        return_details : bool, default=False
-            Return a Bunch with everything behind the masks.
+        %(explain_no_delta)s
 
         Returns
         -------

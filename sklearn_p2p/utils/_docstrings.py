@@ -50,6 +50,12 @@ estimator : fitted estimator
     or any estimator implementing the explanation protocol (see
     :mod:`sklearn_p2p.metrics`)."""
 
+DOCS["explain_no_delta"] = """\
+delta : float, default=None
+    Ignored; present for the explanation protocol.
+return_details : bool, default=False
+    Return a Bunch with everything behind the masks."""
+
 DOCS["X_as_predict"] = """\
 X : array-like of shape (n_images, ...)
     Images, as ``estimator.predict`` takes them."""
