@@ -3,7 +3,8 @@
 #
 # Run from the repository root on a machine with torch, timm, scikit-learn
 # and scikit-image but possibly without skorch and captum: wheels of those
-# in .whl/ are installed into /tmp/site first (see docs/performance.rst).
+# in .whl/ (py3-none-any wheels, e.g. skorch 1.4.0 and captum 0.9.0, saved
+# with pip download) are installed into /tmp/site first.
 # Every step has its own time limit and writes its log to $OUT (default
 # ./device_out); a failing step does not stop the others.
 set -u
