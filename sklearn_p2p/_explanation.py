@@ -19,7 +19,7 @@ from .utils import check_images
 __all__ = [
     "PROTOCOL_DOC", "attribution_explanation", "check_kept_fraction", "explain_details",
     "images_as_read", "paint_regions", "region_scores", "resolve_explainer",
-    "top_fraction_masks",
+    "top_count_masks", "top_fraction_masks",
 ]
 
 PROTOCOL_DOC = """
@@ -305,18 +305,39 @@ def top_fraction_masks(attributions, kept_fraction):
     array([[[0, 1],
             [1, 0]]])
     """
-    n = len(attributions)
-    flat = np.asarray(attributions, dtype=float).reshape(n, -1)
-    n_pixels = flat.shape[1]
-    order = np.argsort(-flat, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(n_pixels)[None].repeat(n, 0), axis=1)
+    n_pixels = int(np.prod(np.shape(attributions)[1:]))
     # The tolerance absorbs rounding: 0.15 * 400 is 60.000000000000001 in
     # float64, and a float32 fraction (P2P's own kept_fraction details) such
     # as 484 / 576 comes back as 484.00001 pixels; far below one pixel, it
     # never removes a pixel that was asked for.
-    n_kept = np.array([math.ceil(f * n_pixels - _PIXEL_TOLERANCE) for f in kept_fraction])
-    return (ranks < n_kept[:, None]).reshape(np.shape(attributions))
+    n_kept = [math.ceil(f * n_pixels - _PIXEL_TOLERANCE) for f in kept_fraction]
+    return top_count_masks(attributions, n_kept)
+
+
+def top_count_masks(attributions, counts):
+    """Bool masks of the ``counts[i]`` largest entries of each map.
+
+    Ties are broken by position (row major), so masks are reproducible.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n, H, W)
+        Continuous maps.
+    counts : array-like of int, shape (n,)
+        Entries to keep per map.
+
+    Returns
+    -------
+    masks : ndarray of bool, shape (n, H, W)
+    """
+    attributions = np.asarray(attributions, dtype=float)
+    n = len(attributions)
+    flat = attributions.reshape(n, -1)
+    order = np.argsort(-flat, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(flat.shape[1]), flat.shape),
+                      axis=1)
+    return (ranks < np.asarray(counts)[:, None]).reshape(attributions.shape)
 
 
 def attribution_explanation(attributions, proba, classes, kept_fraction, caller,

@@ -11,6 +11,7 @@ the mean over images, or one value per image with ``average=False``.
 
 import numpy as np
 
+from .._explanation import top_count_masks
 from ..utils._validation import check_masks
 
 __all__ = [
@@ -53,17 +54,6 @@ def _reduce(per_image, average):
     return float(per_image.mean()) if average else per_image
 
 
-def _top_k_masks(attributions, sizes):
-    """Bool masks of the ``sizes[i]`` largest entries of each map (ties by position)."""
-    n = len(attributions)
-    flat = attributions.reshape(n, -1)
-    order = np.argsort(-flat, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(flat.shape[1]), flat.shape),
-                      axis=1)
-    return (ranks < np.asarray(sizes)[:, None]).reshape(attributions.shape)
-
-
 def top_k_precision(attributions, ground_truth, *, average=True):
     """Share of the ``k`` highest-attributed pixels that lie in the object.
 
@@ -97,7 +87,7 @@ def top_k_precision(attributions, ground_truth, *, average=True):
     """
     attributions, ground_truth = _check_pair(attributions, ground_truth)
     sizes = ground_truth.sum(axis=(1, 2))
-    top = _top_k_masks(attributions, sizes)
+    top = top_count_masks(attributions, sizes)
     hits = (top & ground_truth).sum(axis=(1, 2))
     per_image = np.divide(hits, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
     return _reduce(per_image, average)

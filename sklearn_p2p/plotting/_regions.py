@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._explanation import region_scores
+from .._explanation import paint_regions, region_scores
 from ..utils._docstrings import fill_doc
 from ._base import (
     _ExplanationDisplayMixin,
@@ -20,11 +20,6 @@ __all__ = ["RegionProbabilityDisplay"]
 
 # Upsampling of the mask before its outline is traced (see _outline).
 _OUTLINE_SCALE = 8
-
-
-def _paint(values, segments):
-    """Per-pixel maps ``values[i][segments[i]]`` of shape (n_images, H, W, ...)."""
-    return np.stack([v[s] for v, s in zip(values, segments)])
 
 
 def _boundary_overlay(segments, color, alpha):
@@ -220,7 +215,7 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
 
         axes = self._validate_plot_params(ax, n_images=n, n_panels=1)
 
-        values = _paint(region_probs, segments)
+        values = paint_regions(region_probs, segments)
         h, w = segments.shape[1:]
         heatmaps = np.empty(n, dtype=object)
         boundaries = np.empty(n, dtype=object)
