@@ -37,10 +37,10 @@ import torch
 from _common import cpu_name
 from sklearn_p2p.datasets import make_cluttered_objects
 from sklearn_p2p.metrics import (
-    gini_sparseness,
+    sparseness_score,
     object_fraction,
-    relevance_mass,
-    top_k_precision,
+    relevance_mass_score,
+    top_k_precision_score,
 )
 from sklearn_p2p.metrics._stability import relative_stabilities
 from sklearn_p2p.models import SmoothedAdversarialClassifier
@@ -86,11 +86,11 @@ def evaluate(model, images, target, masks, args):
         "pgd acc": pgd_accuracy(model, images, target, args.eps / 255, args.step / 255,
                                 args.n_steps),
         "n correct": int(correct.sum()),
-        "gini": gini_sparseness(maps),
+        "gini": sparseness_score(maps),
         "RIS log10": np.nanmean(ris),
         "ROS log10": np.nanmean(ros),
-        "relevance mass": relevance_mass(maps, truth),
-        "top-k precision": top_k_precision(maps, truth),
+        "relevance mass": relevance_mass_score(maps, truth),
+        "top-k precision": top_k_precision_score(maps, truth),
         "chance": object_fraction(truth),
     }
 

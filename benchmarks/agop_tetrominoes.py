@@ -14,7 +14,7 @@ is fitted on those training images and every method explains ``--n-test``
 held-out images (the predicted class). Scores, over all test images, against
 the pattern's pixels: top-k precision with k = pattern size (4 px; a random
 map scores k / 64 = 0.0625 in expectation), and the IoU of that top-k mask
-(``top_k_iou``, p / (2 - p) per image: the same ranking on the scale of the
+(``top_k_iou_score``, p / (2 - p) per image: the same ranking on the scale of the
 paper's mIoU).
 
 Methods: a random map (chance); AGOP-Local (the saliency map); AGOP-Weighted;
@@ -36,7 +36,7 @@ import torch
 from _common import cpu_name
 from sklearn_p2p.datasets import make_tetrominoes
 from sklearn_p2p.explainers import AGOPExplainer, GradientExplainer
-from sklearn_p2p.metrics import top_k_iou, top_k_precision
+from sklearn_p2p.metrics import top_k_iou_score, top_k_precision_score
 from sklearn_p2p.models import BackboneClassifier
 
 PAPER = {  # AGOP paper (mIoU, not top-k precision): the method's gain over IG
@@ -75,7 +75,7 @@ def run_scenario(scenario, background, seed, args):
     random_maps = [rng.uniform(size=test.masks.shape) for _ in range(20)]
     scores["random"] = tuple(  # chance level, averaged over 20 draws
         np.mean([score(m, test.masks) for m in random_maps])
-        for score in (top_k_precision, top_k_iou)
+        for score in (top_k_precision_score, top_k_iou_score)
     )
     agop = AGOPExplainer(model)
     timed("(AGOP fit)", lambda: agop.fit(train.images))  # the AGOP of the training images
@@ -91,7 +91,7 @@ def run_scenario(scenario, background, seed, args):
         test.images, target=predicted)
     for name, compute in methods.items():
         maps = timed(name, compute)
-        scores[name] = (top_k_precision(maps, test.masks), top_k_iou(maps, test.masks))
+        scores[name] = (top_k_precision_score(maps, test.masks), top_k_iou_score(maps, test.masks))
     return accuracy, scores, seconds
 
 

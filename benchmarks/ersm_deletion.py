@@ -45,11 +45,11 @@ import torch
 
 from sklearn_p2p.datasets import make_cluttered_objects
 from sklearn_p2p.metrics import (
-    gini_sparseness,
+    sparseness_score,
     object_fraction,
-    pointing_game,
-    relevance_mass,
-    top_k_precision,
+    pointing_game_score,
+    relevance_mass_score,
+    top_k_precision_score,
 )
 from sklearn_p2p.models import BackboneClassifier, ERSMClassifier
 
@@ -127,10 +127,10 @@ def evaluate_ersm(model, data, test, rng):
         "accuracy": float((explanation.y_pred == y).mean()),
         "mean q": float(keep.mean()),
         "q > 0.5": float((keep > 0.5).float().mean()),
-        "gini": gini_sparseness(keep.cpu().numpy()),
-        "relevance mass": relevance_mass(explanation.attributions, object_masks),
-        "top-k precision": top_k_precision(explanation.attributions, object_masks),
-        "pointing game": pointing_game(explanation.attributions, object_masks),
+        "gini": sparseness_score(keep.cpu().numpy()),
+        "relevance mass": relevance_mass_score(explanation.attributions, object_masks),
+        "top-k precision": top_k_precision_score(explanation.attributions, object_masks),
+        "pointing game": pointing_game_score(explanation.attributions, object_masks),
         "chance": object_fraction(object_masks),
         "curves": curves,
     }

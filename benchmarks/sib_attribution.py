@@ -34,7 +34,7 @@ import torch
 from _common import cpu_name
 from sklearn_p2p.datasets import make_cluttered_objects
 from sklearn_p2p.explainers import GradientExplainer
-from sklearn_p2p.metrics import gini_sparseness, relevance_mass, top_k_precision
+from sklearn_p2p.metrics import sparseness_score, relevance_mass_score, top_k_precision_score
 from sklearn_p2p.models import BackboneClassifier, SIBClassifier
 
 METHODS = ("saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "grad_cam")
@@ -68,8 +68,8 @@ def evaluate(model, images, target, masks):
     scores = {}
     for method in METHODS:
         attributions = GradientExplainer(model, method=method).attribute(images)
-        scores[method] = (relevance_mass(attributions, masks),
-                          top_k_precision(attributions, masks), gini_sparseness(attributions))
+        scores[method] = (relevance_mass_score(attributions, masks),
+                          top_k_precision_score(attributions, masks), sparseness_score(attributions))
     return accuracy, scores
 
 

@@ -33,7 +33,7 @@ from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.baselines import BlackboxClassifier
 from sklearn_p2p.datasets import make_cluttered_objects
 from sklearn_p2p.explainers import AGOPExplainer, GradientExplainer
-from sklearn_p2p.metrics import localization_score, relevance_mass, top_k_precision
+from sklearn_p2p.metrics import localization_score, relevance_mass_score, top_k_precision_score
 from sklearn_p2p.models import ERSMClassifier, SIBClassifier, SmoothedAdversarialClassifier
 
 FAST = os.environ.get("SKLEARN_P2P_FAST_EXAMPLES") == "1"
@@ -140,8 +140,8 @@ print(f"{'method':18s} {'accuracy':>8s} {'localization':>12s} {'rel. mass':>9s} 
 for name, details in explanations.items():
     print(f"{name:18s} {accuracy[name]:8.2f} "
           f"{localization_score(details.masks, masks_test):12.2f} "
-          f"{relevance_mass(details.attributions, masks_test):9.2f} "
-          f"{top_k_precision(details.attributions, masks_test):11.2f}")
+          f"{relevance_mass_score(details.attributions, masks_test):9.2f} "
+          f"{top_k_precision_score(details.attributions, masks_test):11.2f}")
 
 # %%
 # At this size (600 images, 15 to 20 epochs from scratch on a CPU) P2P and

@@ -16,8 +16,8 @@ from sklearn_p2p.explainers import AGOPExplainer, GradientExplainer
 from sklearn_p2p.metrics import (
     insertion_auc,
     localization_score,
-    relevance_mass,
-    top_k_precision,
+    relevance_mass_score,
+    top_k_precision_score,
 )
 from sklearn_p2p.models import ERSMClassifier, SIBClassifier, SmoothedAdversarialClassifier
 
@@ -68,8 +68,8 @@ def test_every_explainer_follows_the_contract(name, tiny_data, fitted_p2p, black
             assert attribution[mask].min() >= attribution[~mask].max() - 1e-6
     # Metrics of masks and of maps, and fidelity, accept it.
     assert 0.0 <= localization_score(masks, truth) <= 1.0
-    assert 0.0 <= relevance_mass(attributions, truth) <= 1.0
-    assert 0.0 <= top_k_precision(attributions, truth) <= 1.0
+    assert 0.0 <= relevance_mass_score(attributions, truth) <= 1.0
+    assert 0.0 <= top_k_precision_score(attributions, truth) <= 1.0
     assert 0.0 <= insertion_auc(explainer, X, details=details) <= 1.0
 
 

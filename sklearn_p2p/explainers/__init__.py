@@ -13,10 +13,16 @@ the full image; ``predict_proba_masked`` is the classifier's own.
 - :class:`GradientExplainer`: saliency, input x gradient, integrated
   gradients, SmoothGrad and Grad-CAM, through Captum.
 - :class:`LimeBaseline`: LIME weights of the classifier's superpixels.
+
+:class:`ExplainedClassifier` pairs an unfitted classifier with an explainer
+as one estimator, so that ``cross_validate`` and ``GridSearchCV`` fit both
+per fold and score post-hoc explanations next to models that explain
+themselves.
 """
 
 from ._agop import AGOPExplainer
+from ._explained import ExplainedClassifier
 from ._gradient import GradientExplainer
 from ._lime import LimeBaseline, top_regions_mask
 
-__all__ = ["AGOPExplainer", "GradientExplainer", "LimeBaseline", "top_regions_mask"]
+__all__ = ["AGOPExplainer", "ExplainedClassifier", "GradientExplainer", "LimeBaseline", "top_regions_mask"]

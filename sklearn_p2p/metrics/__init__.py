@@ -4,9 +4,12 @@ Localization compares explanation masks with ground-truth object masks:
 :func:`localization_score` (the paper's ``|m & m_true| / |m|``),
 :func:`mask_iou_score`, and the chance level :func:`object_fraction`.
 Continuous attribution maps (``attributions`` of an explanation) are scored
-by :func:`top_k_precision`, :func:`top_k_iou`, :func:`relevance_mass` and
-:func:`pointing_game` against the object, and by :func:`gini_sparseness`
-alone.
+against the object by :func:`top_k_precision_score`, :func:`top_k_iou_score`,
+:func:`relevance_mass_score` and :func:`pointing_game_score`, and alone by
+:func:`sparseness_score`. They take ``(attributions, masks_true)`` in the
+order of :func:`localization_score`. The stability of an explainer under
+small input noise is :func:`relative_input_stability` and
+:func:`relative_output_stability`.
 
 Faithfulness is measured by insertion and deletion fidelity
 (:func:`fidelity_curve`, :func:`insertion_auc`, :func:`deletion_auc`): the
@@ -17,15 +20,30 @@ prediction stays the model's own prediction on the explanation is recorded.
 The scorers follow scikit-learn's ``scorer(estimator, X, y)`` convention,
 greater is better, for ``cross_validate`` and ``GridSearchCV``:
 
-============================  ================================================
-``localization_scorer``       :func:`localization_score`; requests ``masks``
-``insertion_auc_scorer``      :func:`insertion_auc`
-``deletion_auc_scorer``       ``-deletion_auc`` (negated: lower AUC is better)
-``kept_fraction_scorer``      ``-kept_fraction_score`` (negated: sparser wins)
-============================  ================================================
+====================================  ========================================
+``localization_scorer``               :func:`localization_score`; requests
+                                      ``masks``
+``insertion_auc_scorer``              :func:`insertion_auc`
+``deletion_auc_scorer``               ``-deletion_auc`` (negated: lower AUC
+                                      is better)
+``kept_fraction_scorer``              ``-kept_fraction_score`` (negated:
+                                      sparser wins)
+``top_k_precision_scorer``            :func:`top_k_precision_score`;
+                                      requests ``masks``
+``top_k_iou_scorer``                  :func:`top_k_iou_score`; requests
+                                      ``masks``
+``relevance_mass_scorer``             :func:`relevance_mass_score`; requests
+                                      ``masks``
+``pointing_game_scorer``              :func:`pointing_game_score`; requests
+                                      ``masks``
+``sparseness_scorer``                 :func:`sparseness_score`
+``relative_input_stability_scorer``   ``-relative_input_stability`` (negated:
+                                      more stable wins), seeded noise
+``relative_output_stability_scorer``  ``-relative_output_stability``, seeded
+====================================  ========================================
 
 :func:`make_explanation_scorer` builds others. The ground-truth masks reach
-``localization_scorer`` through metadata routing, sliced to each test fold::
+the scorers that request them through metadata routing, sliced to each test fold::
 
     sklearn.set_config(enable_metadata_routing=True)
     GridSearchCV(pipe, grid, refit="accuracy",
@@ -36,11 +54,11 @@ greater is better, for ``cross_validate`` and ``GridSearchCV``:
 
 from .. import _explanation
 from ._attribution import (
-    gini_sparseness,
-    pointing_game,
-    relevance_mass,
-    top_k_iou,
-    top_k_precision,
+    sparseness_score,
+    pointing_game_score,
+    relevance_mass_score,
+    top_k_iou_score,
+    top_k_precision_score,
 )
 from ._fidelity import deletion_auc, fidelity_curve, insertion_auc
 from ._localization import (
@@ -56,6 +74,13 @@ from ._scorers import (
     kept_fraction_scorer,
     localization_scorer,
     make_explanation_scorer,
+    pointing_game_scorer,
+    relative_input_stability_scorer,
+    relative_output_stability_scorer,
+    relevance_mass_scorer,
+    sparseness_scorer,
+    top_k_iou_scorer,
+    top_k_precision_scorer,
 )
 
 # The protocol is written down once, in _explanation; the metrics' page shows
@@ -67,7 +92,6 @@ __all__ = [
     "deletion_auc",
     "deletion_auc_scorer",
     "fidelity_curve",
-    "gini_sparseness",
     "insertion_auc",
     "insertion_auc_scorer",
     "kept_fraction_score",
@@ -77,10 +101,18 @@ __all__ = [
     "make_explanation_scorer",
     "mask_iou_score",
     "object_fraction",
-    "pointing_game",
+    "pointing_game_score",
+    "pointing_game_scorer",
     "relative_input_stability",
+    "relative_input_stability_scorer",
     "relative_output_stability",
-    "relevance_mass",
-    "top_k_iou",
-    "top_k_precision",
+    "relative_output_stability_scorer",
+    "relevance_mass_score",
+    "relevance_mass_scorer",
+    "sparseness_score",
+    "sparseness_scorer",
+    "top_k_iou_score",
+    "top_k_iou_scorer",
+    "top_k_precision_score",
+    "top_k_precision_scorer",
 ]

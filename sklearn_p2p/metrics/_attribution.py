@@ -5,8 +5,11 @@ these judge the continuous map behind it (``attributions`` of the
 explanation protocol), as the papers of the related methods do: top-k
 precision and IoU (XAI-TRIS, AGOP), relevance mass and the pointing game
 (Arras et al., 2022; Zhang et al., 2018), and the Gini sparseness of a map
-(Chalasani et al., 2020). Each takes ``(n_images, H, W)`` arrays and returns
-the mean over images, or one value per image with ``average=False``.
+(Chalasani et al., 2020). Each takes ``(attributions, masks_true)``, in the
+order of :func:`~sklearn_p2p.metrics.localization_score`, as
+``(n_images, H, W)`` arrays, and returns the mean over images, or one value
+per image with ``average=False``. Their scorers (``top_k_precision_scorer``
+and the others) score the ``attributions`` of an estimator's explanations.
 """
 
 import numpy as np
@@ -15,11 +18,11 @@ from .._explanation import top_count_masks
 from ..utils._validation import check_masks
 
 __all__ = [
-    "gini_sparseness",
-    "pointing_game",
-    "relevance_mass",
-    "top_k_iou",
-    "top_k_precision",
+    "pointing_game_score",
+    "relevance_mass_score",
+    "sparseness_score",
+    "top_k_iou_score",
+    "top_k_precision_score",
 ]
 
 
@@ -39,22 +42,22 @@ def _check_attributions(attributions, name="attributions"):
     return attributions
 
 
-def _check_pair(attributions, ground_truth):
+def _check_pair(attributions, masks_true):
     attributions = _check_attributions(attributions)
-    ground_truth = check_masks(ground_truth, "ground_truth")
-    if ground_truth.shape != attributions.shape:
+    masks_true = check_masks(masks_true, "masks_true")
+    if masks_true.shape != attributions.shape:
         raise ValueError(
-            f"ground_truth must have the shape of attributions {attributions.shape} "
-            f"(one (H, W) mask per image); got {ground_truth.shape}."
+            f"masks_true must have the shape of attributions {attributions.shape} "
+            f"(one (H, W) mask per image); got {masks_true.shape}."
         )
-    return attributions, ground_truth
+    return attributions, masks_true
 
 
 def _reduce(per_image, average):
     return float(per_image.mean()) if average else per_image
 
 
-def top_k_precision(attributions, ground_truth, *, average=True):
+def top_k_precision_score(attributions, masks_true, *, average=True):
     """Share of the ``k`` highest-attributed pixels that lie in the object.
 
     ``k`` is the size of each image's ground-truth mask, so a perfect map
@@ -66,7 +69,7 @@ def top_k_precision(attributions, ground_truth, *, average=True):
     ----------
     attributions : array-like of shape (n_images, H, W)
         Continuous maps, higher meaning more important.
-    ground_truth : array-like of bool, shape (n_images, H, W)
+    masks_true : array-like of bool, shape (n_images, H, W)
         The object's pixels; images with an empty mask score 0.
     average : bool, default=True
         Return the mean over images; False returns one value per image.
@@ -79,21 +82,21 @@ def top_k_precision(attributions, ground_truth, *, average=True):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import top_k_precision
+    >>> from sklearn_p2p.metrics import top_k_precision_score
     >>> truth = np.zeros((1, 4, 4), bool); truth[0, :2, :2] = True
     >>> attributions = np.zeros((1, 4, 4)); attributions[0, 0, :4] = [4, 3, 2, 1]
-    >>> top_k_precision(attributions, truth)  # top 4: two in the object
+    >>> top_k_precision_score(attributions, truth)  # top 4: two in the object
     0.5
     """
-    attributions, ground_truth = _check_pair(attributions, ground_truth)
-    sizes = ground_truth.sum(axis=(1, 2))
+    attributions, masks_true = _check_pair(attributions, masks_true)
+    sizes = masks_true.sum(axis=(1, 2))
     top = top_count_masks(attributions, sizes)
-    hits = (top & ground_truth).sum(axis=(1, 2))
+    hits = (top & masks_true).sum(axis=(1, 2))
     per_image = np.divide(hits, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
     return _reduce(per_image, average)
 
 
-def top_k_iou(attributions, ground_truth, *, average=True):
+def top_k_iou_score(attributions, masks_true, *, average=True):
     """IoU of the ``k`` highest-attributed pixels with the object (``k`` its size).
 
     With ``k`` equal to the object's size the IoU is ``p / (2 - p)`` for the
@@ -104,7 +107,7 @@ def top_k_iou(attributions, ground_truth, *, average=True):
     ----------
     attributions : array-like of shape (n_images, H, W)
         Continuous maps, higher meaning more important.
-    ground_truth : array-like of bool, shape (n_images, H, W)
+    masks_true : array-like of bool, shape (n_images, H, W)
         The object's pixels; images with an empty mask score 0.
     average : bool, default=True
         Return the mean over images; False returns one value per image.
@@ -117,18 +120,18 @@ def top_k_iou(attributions, ground_truth, *, average=True):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import top_k_iou
+    >>> from sklearn_p2p.metrics import top_k_iou_score
     >>> truth = np.zeros((1, 4, 4), bool); truth[0, :2, :2] = True
     >>> attributions = np.zeros((1, 4, 4)); attributions[0, 0, :4] = [4, 3, 2, 1]
-    >>> round(top_k_iou(attributions, truth), 4)  # 2 shared of 6 covered
+    >>> round(top_k_iou_score(attributions, truth), 4)  # 2 shared of 6 covered
     0.3333
     """
-    precision = top_k_precision(attributions, ground_truth, average=False)
+    precision = top_k_precision_score(attributions, masks_true, average=False)
     per_image = precision / (2.0 - precision)
     return _reduce(per_image, average)
 
 
-def relevance_mass(attributions, ground_truth, *, average=True):
+def relevance_mass_score(attributions, masks_true, *, average=True):
     """Share of the positive attribution that falls inside the object.
 
     ``sum(a+ * m) / sum(a+)`` with ``a+ = max(a, 0)`` (relevance mass
@@ -138,7 +141,7 @@ def relevance_mass(attributions, ground_truth, *, average=True):
     ----------
     attributions : array-like of shape (n_images, H, W)
         Continuous maps, higher meaning more important.
-    ground_truth : array-like of bool, shape (n_images, H, W)
+    masks_true : array-like of bool, shape (n_images, H, W)
         The object's pixels.
     average : bool, default=True
         Return the mean over images; False returns one value per image.
@@ -152,55 +155,68 @@ def relevance_mass(attributions, ground_truth, *, average=True):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import relevance_mass
+    >>> from sklearn_p2p.metrics import relevance_mass_score
     >>> truth = np.zeros((1, 2, 2), bool); truth[0, 0, 0] = True
-    >>> relevance_mass(np.array([[[3.0, 1.0], [0.0, -5.0]]]), truth)
+    >>> relevance_mass_score(np.array([[[3.0, 1.0], [0.0, -5.0]]]), truth)
     0.75
     """
-    attributions, ground_truth = _check_pair(attributions, ground_truth)
+    attributions, masks_true = _check_pair(attributions, masks_true)
     positive = np.clip(attributions, 0, None)
     total = positive.sum(axis=(1, 2))
-    inside = (positive * ground_truth).sum(axis=(1, 2))
+    inside = (positive * masks_true).sum(axis=(1, 2))
     per_image = np.divide(inside, total, out=np.zeros(len(total)), where=total > 0)
     return _reduce(per_image, average)
 
 
-def pointing_game(attributions, ground_truth, *, average=True):
+def pointing_game_score(attributions, masks_true, *, average=True):
     """Whether each map's maximum lies inside the object (Zhang et al., 2018).
 
-    Where several pixels share the maximum, the first in row-major order
-    counts.
+    Where several pixels share the maximum -- every pixel of the top region
+    of a region map such as P2P's -- the image scores the share of them that
+    lie in the object: the expected hit when the tie is broken at random.
+    So a uniform map scores the object's share of the image, as a random
+    guess would. (Quantus' ``PointingGame`` counts a hit when *any* tied
+    pixel is in the object, which gives a uniform map 1; without ties both
+    agree.)
 
     Parameters
     ----------
     attributions : array-like of shape (n_images, H, W)
         Continuous maps, higher meaning more important.
-    ground_truth : array-like of bool, shape (n_images, H, W)
+    masks_true : array-like of bool, shape (n_images, H, W)
         The object's pixels.
     average : bool, default=True
-        Return the share of hits; False returns one bool per image.
+        Return the mean over images; False returns one value per image.
 
     Returns
     -------
-    score : float or ndarray of bool, shape (n_images,)
-        The hit rate in [0, 1], higher is better.
+    score : float or ndarray of shape (n_images,)
+        The hit rate in [0, 1], higher is better: 1 or 0 per image without
+        ties at the maximum.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import pointing_game
+    >>> from sklearn_p2p.metrics import pointing_game_score
     >>> truth = np.zeros((2, 2, 2), bool); truth[:, 0, 0] = True
-    >>> pointing_game(np.array([[[3, 1], [0, 0]], [[0, 1], [0, 0]]]), truth)
+    >>> pointing_game_score(np.array([[[3, 1], [0, 0]], [[0, 1], [0, 0]]]), truth)
+    0.5
+
+    A tie at the maximum counts the share of the tied pixels on the object:
+
+    >>> pointing_game_score(np.array([[[2, 2], [0, 0]]]), truth[:1])
     0.5
     """
-    attributions, ground_truth = _check_pair(attributions, ground_truth)
+    attributions, masks_true = _check_pair(attributions, masks_true)
     n = len(attributions)
-    peak = attributions.reshape(n, -1).argmax(axis=1)
-    hits = ground_truth.reshape(n, -1)[np.arange(n), peak]
-    return float(hits.mean()) if average else hits
+    flat = attributions.reshape(n, -1)
+    at_max = flat == flat.max(axis=1, keepdims=True)
+    hits = (at_max & masks_true.reshape(n, -1)).sum(axis=1)
+    per_image = hits / at_max.sum(axis=1)
+    return _reduce(per_image, average)
 
 
-def gini_sparseness(attributions, *, average=True):
+def sparseness_score(attributions, *, average=True):
     """Gini index of each flattened ``|map|``: 0 uniform, near 1 one pixel.
 
     The sparseness measure of Chalasani et al. (2020), used by the
@@ -223,11 +239,11 @@ def gini_sparseness(attributions, *, average=True):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_p2p.metrics import gini_sparseness
-    >>> gini_sparseness(np.ones((1, 4, 4)))
+    >>> from sklearn_p2p.metrics import sparseness_score
+    >>> sparseness_score(np.ones((1, 4, 4)))
     0.0
     >>> one_pixel = np.zeros((1, 4, 4)); one_pixel[0, 1, 2] = 5.0
-    >>> gini_sparseness(one_pixel)  # 1 - 1/N for N = 16
+    >>> sparseness_score(one_pixel)  # 1 - 1/N for N = 16
     0.9375
     """
     attributions = _check_attributions(attributions)

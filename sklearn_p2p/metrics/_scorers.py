@@ -2,9 +2,17 @@
 
 from sklearn.utils.metadata_routing import MetadataRequest
 
-from .._explanation import explain_details, resolve_explainer
+from .._explanation import explain_details, require_keys, resolve_explainer
+from ._attribution import (
+    pointing_game_score,
+    relevance_mass_score,
+    sparseness_score,
+    top_k_iou_score,
+    top_k_precision_score,
+)
 from ._fidelity import deletion_auc, insertion_auc
 from ._localization import kept_fraction_score, localization_score
+from ._stability import relative_input_stability, relative_output_stability
 
 __all__ = [
     "deletion_auc_scorer",
@@ -12,6 +20,13 @@ __all__ = [
     "kept_fraction_scorer",
     "localization_scorer",
     "make_explanation_scorer",
+    "pointing_game_scorer",
+    "relative_input_stability_scorer",
+    "relative_output_stability_scorer",
+    "relevance_mass_scorer",
+    "sparseness_scorer",
+    "top_k_iou_scorer",
+    "top_k_precision_scorer",
 ]
 
 
@@ -25,9 +40,14 @@ class _ExplanationScorer:
 
     The ready-made scorers are instances: ``localization_scorer``
     (:func:`localization_score`, requests ``masks``), ``insertion_auc_scorer``
-    (:func:`insertion_auc`), ``deletion_auc_scorer`` (``-deletion_auc``) and
-    ``kept_fraction_scorer`` (``-kept_fraction_score``). Each returns a
-    float, greater is better.
+    (:func:`insertion_auc`), ``deletion_auc_scorer`` (``-deletion_auc``),
+    ``kept_fraction_scorer`` (``-kept_fraction_score``), the scorers of the
+    attribution maps (``top_k_precision_scorer``, ``top_k_iou_scorer``,
+    ``relevance_mass_scorer``, ``pointing_game_scorer``, which request
+    ``masks``, and ``sparseness_scorer``) and of stability
+    (``relative_input_stability_scorer``,
+    ``relative_output_stability_scorer``, negated). Each returns a float,
+    greater is better.
 
     Examples
     --------
@@ -108,7 +128,9 @@ class _ExplanationScorer:
                 "meta-estimator, e.g. GridSearchCV(...).fit(X, y, masks=masks) "
                 "or cross_validate(..., params={'masks': masks})."
             )
-        explainer, X = resolve_explainer(estimator, X, repr(self), masked=True)
+        # Scores that need predictions on masked images (fidelity) check
+        # for predict_proba_masked themselves.
+        explainer, X = resolve_explainer(estimator, X, repr(self))
         # One explanation per call, shared by everything the score needs.
         details = explain_details(explainer, X, self._delta, repr(self))
         kwargs = dict(self._kwargs)
@@ -195,7 +217,8 @@ def make_explanation_scorer(
     See Also
     --------
     localization_scorer, insertion_auc_scorer, deletion_auc_scorer,
-    kept_fraction_scorer : Ready-made scorers.
+    kept_fraction_scorer, top_k_precision_scorer, relevance_mass_scorer,
+    pointing_game_scorer, sparseness_scorer : Ready-made scorers.
 
     Examples
     --------
@@ -265,3 +288,50 @@ deletion_auc_scorer = make_explanation_scorer(deletion_auc, greater_is_better=Fa
 #: Scorer of :func:`kept_fraction_score`, **negated**: it returns minus the
 #: mean kept fraction, so that greater is better means sparser explanations.
 kept_fraction_scorer = make_explanation_scorer(_kept_fraction_score, greater_is_better=False)
+
+
+def _map_score(metric):
+    """``score_func`` scoring ``details.attributions`` with ``metric`` (against ``masks``)."""
+    name = metric.__name__
+    if metric is sparseness_score:
+        def score(estimator, X, *, details):
+            require_keys(details, ("attributions",), name)
+            return metric(details["attributions"])
+    else:
+        def score(estimator, X, *, details, masks):
+            require_keys(details, ("attributions",), name)
+            return metric(details["attributions"], masks)
+    score.__name__ = name
+    return score
+
+
+#: Scorer of :func:`top_k_precision_score` of the explanation's
+#: ``attributions`` (greater is better). Requests ``masks``.
+top_k_precision_scorer = make_explanation_scorer(
+    _map_score(top_k_precision_score), requires_masks=True)
+
+#: Scorer of :func:`top_k_iou_score` (greater is better). Requests ``masks``.
+top_k_iou_scorer = make_explanation_scorer(_map_score(top_k_iou_score), requires_masks=True)
+
+#: Scorer of :func:`relevance_mass_score` (greater is better). Requests ``masks``.
+relevance_mass_scorer = make_explanation_scorer(
+    _map_score(relevance_mass_score), requires_masks=True)
+
+#: Scorer of :func:`pointing_game_score` (greater is better). Requests ``masks``.
+pointing_game_scorer = make_explanation_scorer(
+    _map_score(pointing_game_score), requires_masks=True)
+
+#: Scorer of :func:`sparseness_score`, the Gini index of the maps (greater
+#: is sparser).
+sparseness_scorer = make_explanation_scorer(_map_score(sparseness_score))
+
+#: Scorer of :func:`relative_input_stability`, **negated** (lower log10 RIS
+#: is more stable), with the noise seeded (``random_state=0``) so that every
+#: candidate of a search is judged on the same noisy copies.
+relative_input_stability_scorer = make_explanation_scorer(
+    relative_input_stability, greater_is_better=False, random_state=0)
+
+#: Scorer of :func:`relative_output_stability`, **negated**, seeded as
+#: ``relative_input_stability_scorer``.
+relative_output_stability_scorer = make_explanation_scorer(
+    relative_output_stability, greater_is_better=False, random_state=0)

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._explanation import explain_details, resolve_explainer
+from .._explanation import explain_details, require_keys, resolve_explainer
 from ..utils import check_images
 
 __all__ = ["relative_input_stability", "relative_output_stability"]
@@ -74,8 +74,11 @@ def _read(explainer, X, caller):
     return images, lambda images: low + images.astype(np.float64) * (high - low)
 
 
-def _explanation(explainer, X, n_images, caller, which):
-    details = explain_details(explainer, X, None, caller, required=("attributions", "proba"))
+def _explanation(explainer, X, n_images, caller, which, details=None):
+    if details is None:
+        details = explain_details(explainer, X, None, caller, required=("attributions", "proba"))
+    else:
+        require_keys(details, ("attributions", "proba"), caller)
     attributions = np.asarray(details["attributions"], dtype=float)
     proba = np.asarray(details["proba"], dtype=float)
     if attributions.ndim != 3 or len(attributions) != n_images:
@@ -121,7 +124,8 @@ def _centred_log_proba(proba):
 
 
 def relative_stabilities(explainer, X, *, noise_level=0.05, n_perturbations=5, eps_min=1e-6,
-                         normalize=True, random_state=None, caller="relative_stabilities"):
+                         normalize=True, random_state=None, details=None,
+                         caller="relative_stabilities"):
     """Per-image ``(log10 RIS, log10 ROS)`` from one set of perturbations.
 
     The work of :func:`relative_input_stability` and
@@ -130,7 +134,7 @@ def relative_stabilities(explainer, X, *, noise_level=0.05, n_perturbations=5, e
 
     Parameters
     ----------
-    explainer, X, noise_level, n_perturbations, eps_min, normalize, random_state
+    explainer, X, noise_level, n_perturbations, eps_min, normalize, random_state, details
         As for :func:`relative_input_stability`.
     caller : str, default="relative_stabilities"
         Name of the public function, for error messages.
@@ -144,7 +148,7 @@ def relative_stabilities(explainer, X, *, noise_level=0.05, n_perturbations=5, e
     explainer, X = resolve_explainer(explainer, X, caller)
     images, to_input = _read(explainer, X, caller)
     n = len(images)
-    maps, proba, y_pred = _explanation(explainer, X, n, caller, "given")
+    maps, proba, y_pred = _explanation(explainer, X, n, caller, "given", details)
     if normalize:
         maps = _normalized(maps)
 
@@ -222,6 +226,10 @@ _COMMON_PARAMETERS = """\
         trained models have smaller gradients).
     random_state : int, RandomState instance or None, default=None
         Seeds the noise.
+    details : Bunch, default=None
+        The explanation of ``X`` (``estimator.explain(X,
+        return_details=True)``) when it is already computed, as the
+        explanation scorers have it; None explains ``X`` here.
     average : bool, default=True
         Return the mean of the per-image log10 values over the images with
         at least one kept perturbation; False returns one value per image
@@ -229,7 +237,8 @@ _COMMON_PARAMETERS = """\
 
 
 def relative_input_stability(estimator, X, *, noise_level=0.05, n_perturbations=5,
-                             eps_min=1e-6, normalize=True, random_state=None, average=True):
+                             eps_min=1e-6, normalize=True, random_state=None, details=None,
+                             average=True):
     """Relative input stability (RIS) of attribution maps, in log10 (lower is more stable).
 
     For every image ``x`` with map ``e_x`` and ``n_perturbations`` noisy
@@ -295,13 +304,15 @@ def relative_input_stability(estimator, X, *, noise_level=0.05, n_perturbations=
     caller = "relative_input_stability"
     per_image = relative_stabilities(
         estimator, X, noise_level=noise_level, n_perturbations=n_perturbations,
-        eps_min=eps_min, normalize=normalize, random_state=random_state, caller=caller,
+        eps_min=eps_min, normalize=normalize, random_state=random_state, details=details,
+        caller=caller,
     )[0]
     return _mean_or_per_image(per_image, average, noise_level, caller)
 
 
 def relative_output_stability(estimator, X, *, noise_level=0.05, n_perturbations=5,
-                              eps_min=1e-6, normalize=True, random_state=None, average=True):
+                             eps_min=1e-6, normalize=True, random_state=None, details=None,
+                             average=True):
     """Relative output stability (ROS) of attribution maps, in log10 (lower is more stable).
 
     As :func:`relative_input_stability`, with the change of the model's
@@ -358,7 +369,8 @@ def relative_output_stability(estimator, X, *, noise_level=0.05, n_perturbations
     caller = "relative_output_stability"
     per_image = relative_stabilities(
         estimator, X, noise_level=noise_level, n_perturbations=n_perturbations,
-        eps_min=eps_min, normalize=normalize, random_state=random_state, caller=caller,
+        eps_min=eps_min, normalize=normalize, random_state=random_state, details=details,
+        caller=caller,
     )[1]
     return _mean_or_per_image(per_image, average, noise_level, caller)
 
