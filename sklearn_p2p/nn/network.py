@@ -3,6 +3,7 @@
 import torch
 
 from ..utils._docstrings import fill_doc
+from ._precision import full_precision
 from .backbones import create_feature_extractor
 from .masking import MaskedClassifier, split_input
 from .regions import count_regions, region_mean, region_sizes, regions_to_pixels
@@ -97,8 +98,12 @@ class P2PNetwork(MaskedClassifier):
         return self.normalize(image), segments
 
     def _regions(self, pixel_out, segments, n_regions, sizes):
-        """Region logits ``mu`` (B, D) and embeddings ``E`` (B, D, K)."""
-        pooled = region_mean(pixel_out, segments, n_regions, sizes)
+        """Region logits ``mu`` (B, D) and embeddings ``E`` (B, D, K), in float32.
+
+        Under mixed precision the selector's output is bfloat16 or float16;
+        the sums over thousands of pixels per region are taken in float32.
+        """
+        pooled = region_mean(full_precision(pixel_out), segments, n_regions, sizes)
         return pooled[..., 0], pooled[..., 1:]
 
     def _classify(self, image, segments, region_mask):

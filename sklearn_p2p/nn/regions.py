@@ -99,14 +99,23 @@ def region_mean(values, segments, n_regions, sizes=None):
              [4.]]])
     """
     batch, channels = values.shape[:2]
+    if sizes is None:
+        sizes = region_sizes(segments, n_regions)
+    sizes = sizes.to(values.dtype).clamp(min=1)
+    if values.is_contiguous(memory_format=torch.channels_last) and not values.is_contiguous():
+        # Channels-last values (the selector's output for the packed input):
+        # sum along the pixels of the (B, H W, C) view, without the copy that
+        # flattening the channel-first view would make. Same sums, same order.
+        flat_values = values.permute(0, 2, 3, 1).reshape(batch, -1, channels)
+        index = segments.flatten(1).unsqueeze(-1).expand(-1, -1, channels)
+        sums = flat_values.new_zeros(batch, n_regions, channels)
+        sums = sums.scatter_add(1, index, flat_values)
+        return sums / sizes.unsqueeze(-1)
     flat_values = values.flatten(2)
     index = segments.flatten(1).unsqueeze(1).expand(-1, channels, -1)
     sums = flat_values.new_zeros(batch, channels, n_regions)
     sums = sums.scatter_add(2, index, flat_values)
-    if sizes is None:
-        sizes = region_sizes(segments, n_regions)
-    sizes = sizes.to(values.dtype)
-    return (sums / sizes.clamp(min=1).unsqueeze(1)).transpose(1, 2)
+    return (sums / sizes.unsqueeze(1)).transpose(1, 2)
 
 
 def regions_to_pixels(region_values, segments):

@@ -3,6 +3,8 @@
 import torch
 from torch.distributions import LowRankMultivariateNormal, RelaxedBernoulli
 
+from ._precision import autocast_disabled, full_precision
+
 __all__ = [
     "sample_region_logits",
     "relaxed_region_mask",
@@ -43,8 +45,12 @@ def sample_region_logits(mu, embeddings, jitter=1e-4):
     >>> sample_region_logits(mu, embeddings).shape
     torch.Size([2, 5])
     """
-    cov_diag = torch.full_like(mu, jitter)
-    return LowRankMultivariateNormal(mu, embeddings, cov_diag).rsample()
+    # In float32 even under mixed precision: the capacitance matrix and its
+    # Cholesky factor lose the distribution's shape in bfloat16.
+    with autocast_disabled(mu):
+        mu, embeddings = full_precision(mu), full_precision(embeddings)
+        cov_diag = torch.full_like(mu, jitter)
+        return LowRankMultivariateNormal(mu, embeddings, cov_diag).rsample()
 
 
 def relaxed_region_mask(logits, temperature):
@@ -75,8 +81,10 @@ def relaxed_region_mask(logits, temperature):
     >>> mask.round()
     tensor([[0., 1.]])
     """
+    logits = full_precision(logits)
     temperature = torch.as_tensor(temperature, dtype=logits.dtype, device=logits.device)
-    return RelaxedBernoulli(temperature, logits=logits).rsample()
+    with autocast_disabled(logits):
+        return RelaxedBernoulli(temperature, logits=logits).rsample()
 
 
 def hard_region_mask(mu):
@@ -128,7 +136,9 @@ def covariance_l1(embeddings, n_regions):
     >>> covariance_l1(embeddings, torch.tensor([2]))
     tensor([1.])
     """
-    sigma = embeddings @ embeddings.transpose(1, 2)
+    with autocast_disabled(embeddings):  # a matrix product: float32 under autocast too
+        embeddings = full_precision(embeddings)
+        sigma = embeddings @ embeddings.transpose(1, 2)
     # Padded rows of E are zero, so the sum only covers real region pairs.
     total = sigma.abs().sum(dim=(1, 2))
     return total / n_regions.to(total.dtype).square()

