@@ -145,7 +145,7 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         """
         return super().train_step_single(batch, **fit_params)
 
-    def _autocast_dtype(self):
+    def _check_mixed_precision(self):
         # Accelerate's autocast and GradScaler do the mixed precision; ours
         # on top would autocast twice and scale the loss twice.
         value = self.__dict__.get("mixed_precision", "no")
@@ -156,7 +156,7 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
                 "Pass accelerator=Accelerator(mixed_precision=...) instead "
                 "('no', 'bf16' or 'fp16')."
             )
-        return super()._autocast_dtype()
+        super()._check_mixed_precision()
 
     def _inference_batches(self, dataset):
         # Explanations are per image and their region axis differs between

@@ -165,12 +165,22 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
 
     # -- mixed precision -----------------------------------------------
     def _autocast_dtype(self):
-        """``mixed_precision`` as a torch dtype (None for ``"no"``), validated.
+        """``mixed_precision`` as a torch dtype (None for ``"no"``).
 
-        Read at every batch; :meth:`_check_mixed_precision` calls it before
-        any torch work of ``fit`` and of the inference methods.
+        Read at every batch, so it only looks the value up:
+        :meth:`_check_mixed_precision` validates it before any torch work of
+        ``fit`` and of the inference methods.
         """
         # Classifiers pickled before the parameter existed train in float32.
+        return _AUTOCAST_DTYPES[self.__dict__.get("mixed_precision", "no")]
+
+    def _check_mixed_precision(self):
+        """Validate ``mixed_precision`` at the start of fit and of inference.
+
+        float16 on a CPU works (torch autocasts to it there too) but most
+        CPUs have no float16 arithmetic: it is many times slower than
+        float32, so it is allowed with a warning.
+        """
         value = self.__dict__.get("mixed_precision", "no")
         validate_parameter_constraints(
             {"mixed_precision": ImageClassifier._parameter_constraints["mixed_precision"]},
@@ -183,17 +193,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
                 f"mixed_precision={value!r} needs torch.autocast, which torch does not "
                 f"offer on device {self.device!r}; use mixed_precision='no' there."
             )
-        return dtype
-
-    def _check_mixed_precision(self):
-        """Validate ``mixed_precision`` at the start of fit and of inference.
-
-        float16 on a CPU works (torch autocasts to it there too) but most
-        CPUs have no float16 arithmetic: it is many times slower than
-        float32, so it is allowed with a warning.
-        """
-        dtype = self._autocast_dtype()
-        if dtype is torch.float16 and self._device_type() == "cpu":
+        if dtype is torch.float16 and device_type == "cpu":
             warnings.warn(
                 f"{type(self).__name__}(mixed_precision='fp16') on the CPU: most CPUs "
                 "emulate float16, which is many times slower than float32. Use "

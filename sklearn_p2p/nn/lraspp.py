@@ -23,7 +23,7 @@ from torch import nn
 
 from .backbones import _create_timm, normalization_constants
 from .network import P2PNetwork
-from .selector import _resize
+from .selector import Selector, _resize
 
 __all__ = ["LRASPPHead", "LRASPPNetwork", "LRASPPSelector", "create_lraspp_selector"]
 
@@ -147,8 +147,8 @@ class LRASPPHead(nn.Module):
         return _resize(out, output_size)
 
 
-class LRASPPSelector(nn.Module):
-    """A timm backbone with an :class:`LRASPPHead`; the interface of :class:`Selector`.
+class LRASPPSelector(Selector):
+    """A timm backbone with an :class:`LRASPPHead`: a :class:`Selector` with another head.
 
     Parameters
     ----------
@@ -181,7 +181,9 @@ class LRASPPSelector(nn.Module):
 
     def __init__(self, backbone, channels, indices, n_embedding_dims, inter_channels=128,
                  initial_keep_logit=0.0, input_affine=None):
-        super().__init__()
+        # Selector's forward (the head on the prepared features) is reused;
+        # its __init__, which builds the package's own head, is not.
+        nn.Module.__init__(self)
         self.backbone = backbone
         self.indices = tuple(int(i) for i in indices)
         self.head = LRASPPHead(
@@ -213,25 +215,6 @@ class LRASPPSelector(nn.Module):
         maps = self.backbone(x)
         low, high = self.indices
         return self.head.prepare(maps[low], maps[high])
-
-    def forward(self, features, tau, output_size):
-        """Per-pixel ``(logit, embedding)`` of shape ``(B, 1 + K, H, W)``.
-
-        Parameters
-        ----------
-        features : tuple of Tensor
-            From :meth:`features`, for the same images as ``tau``.
-        tau : Tensor of shape (B,)
-            Threshold of each image.
-        output_size : tuple of int
-            ``(H, W)`` of the output.
-
-        Returns
-        -------
-        out : Tensor of shape (B, 1 + K, H, W)
-            Channel 0 is the selection logit, channels 1..K the embedding.
-        """
-        return self.head(features, tau, output_size)
 
 
 def create_lraspp_selector(name="mobilenetv3_large_100", *, n_embedding_dims=3, in_chans=3,
