@@ -29,6 +29,7 @@ full run is meant for a GPU (``STEPS=pretrained bash benchmarks/device_check.sh`
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -37,10 +38,14 @@ from skorch.callbacks import LRScheduler
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.baselines import BlackboxClassifier
 from sklearn_p2p.datasets import make_pasted_objects
+from sklearn_p2p.exceptions import EmptyExplanationWarning
 from sklearn_p2p.metrics import localization_score, object_fraction
 from sklearn_p2p.nn import efficientnet_lite0_weights
 
 from _common import cpu_name
+
+
+MODEL_NAMES = ("P2P", "Blackbox (default)", "Blackbox (fine-tune)")
 
 
 def parse_args(argv=None):
@@ -50,6 +55,10 @@ def parse_args(argv=None):
     parser.add_argument("--n-test", type=int, default=300)
     parser.add_argument("--n-classes", type=int, default=10)
     parser.add_argument("--n-segments", type=int, default=100)
+    parser.add_argument("--object-scale", type=float, nargs=2, default=(0.35, 0.6),
+                        help="range of the digit box side, as a share of the image side")
+    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES),
+                        choices=list(MODEL_NAMES))
     parser.add_argument("--epochs", type=int, nargs="+", default=[8, 20])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--batch-size", type=int, default=32)
@@ -71,7 +80,7 @@ def models(args, epochs, seed, weights):
                   verbose=0, mixed_precision=args.mixed_precision)
     superpixels = SuperpixelTransformer(n_segments=args.n_segments)
     cosine = [("cosine", LRScheduler(policy="CosineAnnealingLR", T_max=epochs))]
-    return {
+    all_models = {
         "P2P": P2PClassifier(selector="efficientnet_lite0", superpixels=superpixels,
                              pretrained=weights, **common),
         "Blackbox (default)": BlackboxClassifier(superpixels=superpixels,
@@ -80,6 +89,7 @@ def models(args, epochs, seed, weights):
             superpixels=superpixels, pretrained=weights, lr=3e-4,
             optimizer__weight_decay=1e-4, callbacks=cosine, **common),
     }
+    return {name: all_models[name] for name in args.models}
 
 
 def main(argv=None):
@@ -91,11 +101,13 @@ def main(argv=None):
     print(f"{cpu_name()}; cuda={torch.cuda.is_available()}; device={args.device}; "
           f"mixed_precision={args.mixed_precision}; {args.n_train} train / "
           f"{args.n_test} test images, {args.n_classes} classes, "
-          f"{args.n_segments} segments; seeds {args.seeds}\n")
+          f"{args.n_segments} segments; digit box {args.object_scale[0]:g}-"
+          f"{args.object_scale[1]:g} of the side; seeds {args.seeds}\n")
     rows = []
     for seed in args.seeds:
         data = make_pasted_objects(args.n_train + args.n_test, image_size=args.image_size,
                                    n_classes=args.n_classes, digits="mnist",
+                                   object_scale=tuple(args.object_scale),
                                    random_state=seed)
         X, y = data.images[:args.n_train], data.target[:args.n_train]
         X_test, y_test = data.images[args.n_train:], data.target[args.n_train:]
@@ -112,22 +124,26 @@ def main(argv=None):
                            train_loss=float(model.history[-1, "train_loss"]),
                            share=share)
                 if name == "P2P":
-                    details = model.explain(X_test, return_details=True)
+                    with warnings.catch_warnings():  # counted in the row instead
+                        warnings.simplefilter("ignore", EmptyExplanationWarning)
+                        details = model.explain(X_test, return_details=True)
                     row["localization"] = localization_score(details.masks, masks_test)
                     row["kept"] = float(np.mean(details.kept_fraction))
+                    row["empty"] = int(details.empty.sum())
                 rows.append(row)
                 print(f"seed {seed}, {epochs:3d} epochs, {name:<22} acc "
                       f"{row['accuracy']:.3f} (train {row['train_accuracy']:.3f}, last "
                       f"train loss {row['train_loss']:.4f})  {seconds:7.1f} s"
                       + (f"  localization {row['localization']:.3f} (object share "
-                         f"{share:.3f}), kept {row['kept']:.3f}" if "kept" in row else ""),
+                         f"{share:.3f}), kept {row['kept']:.3f}, {row['empty']} empty "
+                         "masks" if "kept" in row else ""),
                       flush=True)
 
     print("\n## Mean over seeds\n")
     print("| epochs | model | accuracy | localization | x object share | kept |")
     print("|---|---|---|---|---|---|")
     for epochs in args.epochs:
-        for name in ("P2P", "Blackbox (default)", "Blackbox (fine-tune)"):
+        for name in args.models:
             sel = [r for r in rows if r["epochs"] == epochs and r["model"] == name]
             acc = np.array([r["accuracy"] for r in sel])
             cells = [f"{acc.mean():.3f} ± {acc.std():.3f}"]

@@ -93,6 +93,27 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         finally:
             self._criteria = all_criteria
 
+    def get_iterator(self, dataset, training=False):
+        """The DataLoader prepared by Accelerate (a skorch hook).
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            The data to iterate over.
+        training : bool, default=False
+            Whether the batches are for training.
+
+        Returns
+        -------
+        iterator : iterable of batches
+            skorch's DataLoader after ``accelerator.prepare``; in verbose
+            inference (``verbose >= 2``) wrapped in a progress bar on the
+            main process, after preparing, which needs the DataLoader itself.
+        """
+        iterator = self.accelerator.prepare(NeuralNet.get_iterator(self, dataset, training))
+        return self._with_progress(iterator, training,
+                                   shown=self.accelerator.is_main_process)
+
     def _initialize_callbacks(self):
         if self.callbacks__print_log__sink != "auto":
             return super()._initialize_callbacks()
@@ -162,7 +183,9 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         # Explanations are per image and their region axis differs between
         # batches, so they are not gathered across processes: each process
         # explains every image, on its own device.
-        for batch in NeuralNet.get_iterator(self, dataset, training=False):
+        for batch in self._with_progress(NeuralNet.get_iterator(self, dataset, training=False),
+                                         training=False,
+                                         shown=self.accelerator.is_main_process):
             Xi, _ = unpack_data(batch)
             yield to_tensor(Xi, device=self.accelerator.device)
 

@@ -22,11 +22,14 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import PrintLog, ProgressBar
 from skorch.utils import is_dataset, to_numpy
 
-from ._explanation import paint_regions
+from ._explanation import flag_empty_masks, paint_regions
 from ._image_classifier import ImageClassifier
+from ._logging import logger
 from ._region_transformer import RegionTransformer
 from ._superpixels import SuperpixelTransformer
-from .callbacks import GumbelTemperatureSchedule, SparsityWarmup, StopOnNonFiniteLoss
+from .callbacks import (
+    GumbelTemperatureSchedule, SelectionCheck, SparsityWarmup, StopOnNonFiniteLoss,
+)
 from .nn import P2PNetwork, p2p_penalty
 from .nn._precision import full_precision
 from .nn.backbones import check_backbone_name
@@ -311,6 +314,8 @@ class P2PClassifier(ImageClassifier):
             ``temperature`` (:class:`~sklearn_p2p.callbacks.GumbelTemperatureSchedule`),
             ``sparsity_warmup`` (:class:`~sklearn_p2p.callbacks.SparsityWarmup`),
             ``stop_on_nan`` (:class:`~sklearn_p2p.callbacks.StopOnNonFiniteLoss`),
+            ``selection_check`` (:class:`~sklearn_p2p.callbacks.SelectionCheck`:
+            warns when the trained model keeps everything or nothing),
             ``progress_bar`` with ``verbose >= 2``, then skorch's defaults
             with the epoch means of the loss terms (``train_cross_entropy``,
             ``train_sparsity``, ``train_covariance``, ``train_kept_fraction``
@@ -324,6 +329,7 @@ class P2PClassifier(ImageClassifier):
             ("temperature", GumbelTemperatureSchedule()),
             ("sparsity_warmup", self._default_sparsity_warmup()),
             ("stop_on_nan", StopOnNonFiniteLoss()),
+            ("selection_check", SelectionCheck()),
         ]
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -495,7 +501,15 @@ class P2PClassifier(ImageClassifier):
             ``n_regions``; ``attributions`` (n_samples, H, W), the
             ``region_probs`` painted onto the pixels of their regions;
             ``proba`` and ``y_pred`` (the prediction made from the masks);
-            ``kept_fraction`` (fraction of pixels kept).
+            ``kept_fraction`` (fraction of pixels kept); ``empty`` (the masks
+            that keep no pixel).
+
+        Warns
+        -----
+        EmptyExplanationWarning
+            When some masks keep no pixel: the classifier was certain on the
+            black image before any region was added (see
+            :class:`~sklearn_p2p.exceptions.EmptyExplanationWarning`).
         """
         check_is_fitted(self)
         delta = self.delta if delta is None else delta
@@ -503,8 +517,16 @@ class P2PClassifier(ImageClassifier):
             {"delta": self._parameter_constraints["delta"]}, {"delta": delta},
             caller_name=f"{type(self).__name__}.explain",
         )
-        outputs = self._explain_batches(
-            self._inference_input(X), delta, with_segments=return_details
+        network_input = self._inference_input(X)
+        with self._inference_progress("explain"):
+            outputs = self._explain_batches(network_input, delta, with_segments=return_details)
+        empty = flag_empty_masks(outputs["masks"], f"{type(self).__name__}.explain")
+        kept = outputs["kept_fraction"]
+        logger.info(
+            "%s.explain: %d images at delta=%g; kept %.1f%% of the pixels on average "
+            "(%.1f%% to %.1f%%), mean tau %.3f, %d empty", type(self).__name__, len(kept),
+            delta, 100 * kept.mean(), 100 * kept.min(), 100 * kept.max(),
+            outputs["tau"].mean(), empty.sum(),
         )
         if not return_details:
             return outputs["masks"]
@@ -521,6 +543,7 @@ class P2PClassifier(ImageClassifier):
             proba=proba,
             y_pred=self.classes_[proba.argmax(axis=1)],
             kept_fraction=outputs["kept_fraction"],
+            empty=empty,
         )
 
     def _explain_batches(self, Xp, delta, with_segments=False):

@@ -8,16 +8,19 @@ one place where an estimator is checked against it
 """
 
 import math
+import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 
+from .exceptions import EmptyExplanationWarning
 from .utils import check_images
 
 __all__ = [
     "PROTOCOL_DOC", "attribution_explanation", "check_kept_fraction", "explain_details",
+    "flag_empty_masks",
     "images_as_read", "paint_regions", "region_scores", "resolve_explainer",
     "top_count_masks", "top_fraction_masks",
 ]
@@ -54,7 +57,10 @@ footing:
       borders; without them, every pixel is its own region, ranked by
       ``attributions``;
     - optionally ``tau`` (n,), ``kept_fraction`` (n,), ``embeddings``
-      (n, D, K), used by the plots that show them.
+      (n, D, K), used by the plots that show them, and ``empty`` (n,) bool,
+      the masks that keep no pixel (``explain`` warns with
+      :class:`~sklearn_p2p.exceptions.EmptyExplanationWarning` when there
+      are any).
 
     ``delta`` is the certainty of dynamic thresholding; methods without one
     accept and ignore it. Methods whose map is continuous keep the top
@@ -340,6 +346,44 @@ def top_count_masks(attributions, counts):
     return (ranks < np.asarray(counts)[:, None]).reshape(attributions.shape)
 
 
+def flag_empty_masks(masks, caller, *, stacklevel=3):
+    """Which masks keep no pixel; warn when there are any.
+
+    An empty mask is no explanation: the prediction it belongs to was made
+    without any pixel of the image (for P2P, from a black image on which the
+    classifier was already certain).
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (n, H, W)
+        The explanation masks.
+    caller : str
+        Who explains, for the message (e.g. ``"P2PClassifier.explain"``).
+    stacklevel : int, default=3
+        Passed to :func:`warnings.warn`; the default points at the caller
+        of the method that calls this function.
+
+    Returns
+    -------
+    empty : ndarray of bool, shape (n,)
+        True for the masks that keep no pixel.
+    """
+    empty = ~np.asarray(masks).reshape(len(masks), -1).any(axis=1)
+    n_empty = int(empty.sum())
+    if n_empty:
+        first = np.flatnonzero(empty)[:10].tolist()
+        more = ", ..." if n_empty > len(first) else ""
+        warnings.warn(
+            f"{caller}: {n_empty} of {len(masks)} explanations keep no pixel (images "
+            f"{str(first)[1:-1]}{more}); their predictions were made without any "
+            "pixel of the image. explain(X, return_details=True).empty says which. "
+            "If this is frequent, the model learned to classify black images: "
+            "lower lambda1 or raise delta.",
+            EmptyExplanationWarning, stacklevel=stacklevel,
+        )
+    return empty
+
+
 def attribution_explanation(attributions, proba, classes, kept_fraction, caller,
                             return_details, **extra):
     """The explanation protocol's answer for a continuous attribution map.
@@ -367,17 +411,18 @@ def attribution_explanation(attributions, proba, classes, kept_fraction, caller,
         The top pixels of each map.
     details : Bunch
         With ``return_details``: ``masks``, ``attributions``, ``proba``,
-        ``y_pred``, ``kept_fraction`` (the share each mask keeps) and
-        ``extra``.
+        ``y_pred``, ``kept_fraction`` (the share each mask keeps), ``empty``
+        (the masks that keep no pixel: a warning names them) and ``extra``.
     """
     attributions = np.asarray(attributions, dtype=float)
     fractions = check_kept_fraction(kept_fraction, len(attributions), caller)
     masks = top_fraction_masks(attributions, fractions)
+    empty = flag_empty_masks(masks, caller, stacklevel=4)
     if not return_details:
         return masks
     proba = np.asarray(proba)
     return Bunch(
         masks=masks, attributions=attributions, proba=proba,
         y_pred=np.asarray(classes)[proba.argmax(axis=1)],
-        kept_fraction=masks.mean(axis=(1, 2)), **extra,
+        kept_fraction=masks.mean(axis=(1, 2)), empty=empty, **extra,
     )

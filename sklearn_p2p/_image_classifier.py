@@ -13,6 +13,7 @@ network (``initialize_module``), the loss and, if it selects regions,
 
 import contextlib
 import inspect
+import time
 import warnings
 
 import numpy as np
@@ -32,13 +33,14 @@ from skorch.utils import TeeGenerator, is_dataset, to_numpy, to_tensor
 from ._dataset_input import EncodedItems, ImageItems, base_dataset, item_image
 from ._image_input import ImageInputMixin
 from ._labels import LabelEncodingMixin
+from ._logging import logger, progress
 from ._skorch_compat import SkorchCompatMixin
 from ._superpixel_dataset import SuperpixelDataset
 from .nn._precision import full_precision
 from .utils._packed import validated_packed
 from .utils._validation import check_masks
 
-__all__ = ["ImageClassifier", "resolve_device"]
+__all__ = ["ImageClassifier", "check_device", "resolve_device"]
 
 
 def resolve_device(device):
@@ -46,6 +48,44 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def check_device(device, name="device"):
+    """Raise a clear ValueError when ``device`` cannot be used on this machine.
+
+    ``"auto"`` and None (placement left to Accelerate) always pass; a CUDA,
+    MPS or XPU device must be available, and its index must exist. torch
+    itself would only say so at the first tensor moved, after the images
+    were read and segmented.
+    """
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' "
+            "or 'cuda:<index>'."
+        ) from exc
+    if parsed.type == "cpu":
+        return
+    backend = getattr(torch, parsed.type, None)
+    if parsed.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+    available = backend is not None and getattr(backend, "is_available", lambda: False)()
+    if not available:
+        raise ValueError(
+            f"{name}={device!r}, but {parsed.type.upper()} is not available on this "
+            f"machine (torch {torch.__version__}); use {name}='auto' (the GPU when "
+            f"there is one, else the CPU) or {name}='cpu'."
+        )
+    count = getattr(backend, "device_count", None)
+    if parsed.index is not None and count is not None and parsed.index >= count():
+        raise ValueError(
+            f"{name}={device!r}, but this machine has {count()} {parsed.type} "
+            f"device(s) (indices 0 to {count() - 1}); choose one of them or "
+            f"{name}='auto'."
+        )
 
 
 @contextlib.contextmanager
@@ -163,7 +203,16 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         if requested is None or (isinstance(requested, str) and requested == "auto"):
             self.__dict__["device"] = requested
 
-    # -- mixed precision -----------------------------------------------
+    # -- device and mixed precision ------------------------------------
+    def _check_device_and_precision(self):
+        """Check ``device`` and ``mixed_precision`` at the start of fit and inference.
+
+        Before any reading or segmenting, so that a model asked to run on a
+        device this machine lacks says so at once.
+        """
+        check_device(self.__dict__.get("device", "auto"))
+        self._check_mixed_precision()
+
     def _autocast_dtype(self):
         """``mixed_precision`` as a torch dtype (None for ``"no"``).
 
@@ -415,7 +464,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
             constraints, {name: getattr(self, name) for name in constraints},
             caller_name=type(self).__name__,
         )
-        self._check_mixed_precision()
+        self._check_device_and_precision()
         self._check_input_params()
         self._check_params()
 
@@ -440,6 +489,14 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
                     " Ground-truth masks are for scoring, not training: enable "
                     "sklearn.set_config(enable_metadata_routing=True) and score with "
                     "sklearn_p2p.metrics.localization_scorer, which requests them."
+                )
+            if "sample_weight" in unknown:
+                hint = (
+                    f" {type(self).__name__} does not support sample weights: every "
+                    "image counts once in the loss. To weight classes, pass "
+                    "criterion__weight=torch.tensor([...]) (one weight per class, in "
+                    "classes_ order; the cross-entropy's class weights); to weight "
+                    "images, resample them, e.g. with sklearn.utils.resample."
                 )
             raise TypeError(
                 f"{type(self).__name__}.fit got unexpected keyword argument(s) "
@@ -478,7 +535,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
 
     def _inference_input(self, X):
         """The network's input for ``X``: an array, or a dataset for a Dataset."""
-        self._check_mixed_precision()
+        self._check_device_and_precision()
         if is_dataset(X):
             return EncodedItems(self._dataset_input(X, reset=False), codes=None)
         return self._network_input(self._read_input(X, reset=False), reset=False)
@@ -597,13 +654,78 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         """
         self._check_fit_params(fit_params)
         reset = not self.warm_start or not self.initialized_
+        start = time.perf_counter()
         data, y_encoded = self._validate_training_data(X, y, reset=reset)
+        self._log_fit_start(data, start)
         with seeded_torch(self.random_state):
             if reset:
                 self.__dict__.pop("grad_scaler_", None)  # a new fp16 loss scale
                 self.initialize()
             self._skorch_partial_fit(data, y_encoded, "fit", **fit_params)
+        self._log_fit_end(start)
         return self
+
+    def _log_fit_start(self, data, start):
+        logger.info(
+            "%s: training on %d images of %dx%d (%d channel(s)), %d classes, device %s, "
+            "mixed_precision=%r, %d epochs (input read%s in %.1f s)",
+            type(self).__name__, len(data), *self.image_shape_, self.n_channels_,
+            len(self.classes_), self.device, self.__dict__.get("mixed_precision", "no"),
+            self.max_epochs, "" if self._region_step() is None else " and segmented",
+            time.perf_counter() - start,
+        )
+
+    def _log_fit_end(self, start):
+        last = self.history[-1] if self.history else {}
+        logger.info(
+            "%s: trained %d epoch(s) in %.1f s; last epoch: %s", type(self).__name__,
+            len(self.history), time.perf_counter() - start,
+            ", ".join(f"{key}={last[key]:.4g}" for key in ("train_loss", "valid_loss",
+                                                             "valid_acc")
+                      if isinstance(last.get(key), float)) or "no scores",
+        )
+
+    @contextlib.contextmanager
+    def _inference_progress(self, description):
+        """A progress bar over the inference batches of the block, with ``verbose >= 2``.
+
+        Read by :meth:`get_iterator`; validation batches during ``fit`` are
+        left to skorch's own ``ProgressBar``.
+        """
+        previous = self.__dict__.get("_progress_description")
+        self.__dict__["_progress_description"] = description
+        try:
+            yield
+        finally:
+            if previous is None:  # leave the estimator's __dict__ as it was
+                del self.__dict__["_progress_description"]
+            else:
+                self.__dict__["_progress_description"] = previous
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's DataLoader, with a progress bar in verbose inference (a skorch hook).
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            The data to iterate over.
+        training : bool, default=False
+            Whether the batches are for training.
+
+        Returns
+        -------
+        iterator : iterable of batches
+            ``iterator_train``/``iterator_valid`` on ``dataset``; inside
+            ``predict``, ``predict_proba`` and ``explain`` with ``verbose >=
+            2``, wrapped in a tqdm progress bar.
+        """
+        return self._with_progress(super().get_iterator(dataset, training=training), training)
+
+    def _with_progress(self, iterator, training, *, shown=True):
+        """``iterator`` with the progress bar of :meth:`_inference_progress`, if any."""
+        description = self.__dict__.get("_progress_description")
+        enabled = shown and not training and description is not None and self.verbose >= 2
+        return progress(iterator, description, enabled=enabled)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training for ``max_epochs`` (or ``epochs=n``) more epochs.
@@ -656,7 +778,9 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
         if _is_prepared(X):  # skorch's validation passes what fit prepared
             return super().predict_proba(X)
         check_is_fitted(self)
-        return super().predict_proba(self._inference_input(X))
+        network_input = self._inference_input(X)
+        with self._inference_progress("predict"):
+            return super().predict_proba(network_input)
 
     def predict(self, X):
         """Class labels of each image.
@@ -696,7 +820,7 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
             Probabilities of the classes in ``classes_`` order.
         """
         check_is_fitted(self)
-        self._check_mixed_precision()
+        self._check_device_and_precision()
         if is_dataset(X):
             raise TypeError(
                 "predict_proba_masked takes images as an array, not a Dataset; "

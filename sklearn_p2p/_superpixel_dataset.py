@@ -10,6 +10,7 @@ memory-mapped file and read back in later epochs and runs.
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +20,20 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._dataset_input import ItemImages
+from ._superpixel_cache import (
+    CACHE_DTYPE,
+    CACHE_FORMAT,
+    DIGEST_WORDS,
+    MAX_CACHED_LABEL,
+    ensure_cache_file,
+    image_hash,
+    open_valid_cache,
+    row_digest,
+)
 from ._superpixels import SuperpixelTransformer, _library_versions
 from .utils._packed import unpack
 
 __all__ = ["SuperpixelDataset"]
-
-# Each cache row holds a label map as uint16 followed by the digest of the
-# image it was computed from; an all-zero digest means "not computed yet".
-_DIGEST_BYTES = 16
-_DIGEST_WORDS = _DIGEST_BYTES // 2
-_MAX_CACHED_LABEL = np.iinfo(np.uint16).max
 
 
 class SuperpixelDataset(ItemImages):
@@ -66,6 +71,17 @@ class SuperpixelDataset(ItemImages):
         augmentation). The file name encodes the number of items, the image
         size, the transformer's parameters and the library versions, so other
         settings get their own file. None caches nothing.
+
+        The file's full size is reserved on disk when it is created, so a full
+        disk raises an ``OSError`` then (naming the space needed) rather than
+        killing a process later. A complete cache in a read-only folder (or a
+        read-only file) is read without writing anything, so one can be
+        precomputed once and shared; label maps missing from it are computed
+        each time they are read, with a warning. A read-only folder without
+        the cache file raises a ``PermissionError``. A damaged file (emptied,
+        truncated, overwritten) is rebuilt with a warning, or, when it cannot
+        be rewritten, raises an ``OSError`` saying to delete it. Temporary
+        files left by killed processes are removed when a cache is created.
 
     Attributes
     ----------
@@ -120,6 +136,8 @@ class SuperpixelDataset(ItemImages):
         self.superpixels_ = fitted
         self.cache_file_ = None if cache_dir is None else self._create_cache()
         self._cache = None  # opened lazily in each process (not pickled)
+        self._cache_writable = False
+        self._warned_read_only = False
 
     def __getitem__(self, index):
         image, label = self._read_item(index)
@@ -128,6 +146,8 @@ class SuperpixelDataset(ItemImages):
     def __getstate__(self):
         state = super().__getstate__()
         state["_cache"] = None  # each worker maps the file itself
+        state["_cache_writable"] = False
+        state["_warned_read_only"] = False
         return state
 
     # -- label maps ----------------------------------------------------
@@ -138,16 +158,36 @@ class SuperpixelDataset(ItemImages):
         if self.cache_file_ is None:
             return transformer._label_into(packed)[0]
         images, labels = unpack(packed)
-        digest = self._digest(images)
+        hashed = image_hash(images)
         row = self._open_cache()[index]
-        if np.array_equal(row[-_DIGEST_WORDS:], digest):
-            labels[0] = row[:-_DIGEST_WORDS].reshape(self.image_shape_)
+        # One copy, checked as a whole: other processes may write the row meanwhile.
+        cached = np.array(row)
+        stored, digest = cached[:-DIGEST_WORDS], cached[-DIGEST_WORDS:]
+        if digest.any() and np.array_equal(digest, row_digest(hashed, stored)):
+            labels[0] = stored.reshape(self.image_shape_)
             return packed[0]
         transformer._label_into(packed)
-        if labels.max() <= _MAX_CACHED_LABEL:
-            row[:-_DIGEST_WORDS] = labels[0].ravel()
-            row[-_DIGEST_WORDS:] = digest  # written last: marks the row as complete
+        if labels.max() <= MAX_CACHED_LABEL:
+            values = labels[0].ravel().astype(CACHE_DTYPE)
+            self._store(row, values, row_digest(hashed, values))
         return packed[0]
+
+    def _store(self, row, values, digest):
+        """Write a computed row into the cache, or warn once if it is read-only."""
+        if self._cache_writable:
+            row[:-DIGEST_WORDS] = values
+            row[-DIGEST_WORDS:] = digest  # written last: marks the row as complete
+        elif not self._warned_read_only:
+            self._warned_read_only = True
+            warnings.warn(
+                f"The superpixel cache file {str(self.cache_file_)!r} is read-only: "
+                "label maps missing from it are computed without being stored, "
+                "each time they are read. Precompute the cache with write access "
+                "(SuperpixelDataset(..., cache_dir=...).precompute()), or pass a "
+                "writable cache_dir.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     # -- memory-mapped cache -------------------------------------------
     def _cache_key(self):
@@ -162,44 +202,34 @@ class SuperpixelDataset(ItemImages):
             "backend": self.superpixels_.backend_,
             "params": {name: repr(value) for name, value in sorted(params.items())},
             "versions": _library_versions(self.superpixels_.backend_),
+            "format": CACHE_FORMAT,
         }
         text = json.dumps(key, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:20], text
 
+    def _cache_shape(self):
+        return (len(self.dataset), self.image_shape_[0] * self.image_shape_[1] + DIGEST_WORDS)
+
     def _create_cache(self):
+        """Path of a valid cache file, created (or rebuilt) only when needed."""
         folder = Path(self.cache_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         digest, description = self._cache_key()
         path = folder / f"superpixels-{digest}.npy"
-        if not path.exists():
-            n_words = self.image_shape_[0] * self.image_shape_[1] + _DIGEST_WORDS
-            # Create under a temporary name and rename, so that a process
-            # never maps a half-written file.
-            tmp = folder / f".{path.name}.{os.getpid()}.tmp"
-            np.lib.format.open_memmap(
-                tmp, mode="w+", dtype=np.uint16, shape=(len(self.dataset), n_words)
-            ).flush()
-            os.replace(tmp, path)
-            path.with_suffix(".json").write_text(description)
+        ensure_cache_file(path, self._cache_shape(), self.cache_dir, description)
         return path
 
     def _open_cache(self):
         if self._cache is None:
-            self._cache = np.load(self.cache_file_, mmap_mode="r+")
+            self._cache, self._cache_writable = open_valid_cache(
+                self.cache_file_, self._cache_shape(), self.cache_dir, self._cache_key()[1]
+            )
         return self._cache
-
-    @staticmethod
-    def _digest(images):
-        data = np.ascontiguousarray(images)
-        hasher = hashlib.blake2b(digest_size=_DIGEST_BYTES)
-        hasher.update(str(data.shape).encode())
-        hasher.update(data.tobytes())
-        digest = np.frombuffer(hasher.digest(), dtype=np.uint16).copy()
-        digest[digest == 0] = 1  # all-zero means "empty row"
-        return digest
 
     def precompute(self, num_workers=0):
         """Fill the cache for every item now, e.g. before a multi-process run.
+
+        With a read-only cache file the label maps that are missing from it
+        are computed but cannot be stored (a warning says so).
 
         Parameters
         ----------
@@ -221,7 +251,9 @@ class SuperpixelDataset(ItemImages):
         )
         for _ in loader:
             pass
-        self._open_cache().flush()
+        cache = self._open_cache()
+        if self._cache_writable:
+            cache.flush()
         return self
 
 

@@ -9,12 +9,16 @@ They also record it in the history of the epoch, as ``temperature`` and
 """
 
 import math
+import warnings
 
 from skorch.callbacks import Callback
 
+from .exceptions import DegenerateSelectionWarning
 from .utils._docstrings import fill_doc
 
-__all__ = ["GumbelTemperatureSchedule", "SparsityWarmup", "StopOnNonFiniteLoss"]
+__all__ = [
+    "GumbelTemperatureSchedule", "SelectionCheck", "SparsityWarmup", "StopOnNonFiniteLoss",
+]
 
 
 def _epoch_progress(net):
@@ -254,3 +258,82 @@ class StopOnNonFiniteLoss(Callback):
                 f"{n_batch}; training was stopped. Try a smaller lr, check the "
                 "input images for NaN/inf, or lower lambda1."
             )
+
+
+class SelectionCheck(Callback):
+    """Warn at the end of training when the model keeps everything or nothing.
+
+    Reads the last epoch's ``train_kept_fraction`` (the mean expected share
+    of pixels kept on the training images, see
+    :meth:`P2PClassifier.get_loss <sklearn_p2p.P2PClassifier.get_loss>`). At
+    or above ``high`` no selection was learned: the explanation is the whole
+    image. At or below ``low`` the classifier is reading (nearly) black
+    images. Either way the fit "succeeded" without the model being what P2P
+    promises, and the warning
+    (:class:`~sklearn_p2p.exceptions.DegenerateSelectionWarning`) says what
+    to change.
+
+    :class:`~sklearn_p2p.P2PClassifier` installs it as the callback
+    ``selection_check``; ``callbacks__selection_check=None`` removes it.
+
+    Parameters
+    ----------
+    low : float, default=0.01
+        Kept fractions at or below it count as "nothing".
+    high : float, default=0.99
+        Kept fractions at or above it count as "everything".
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from types import SimpleNamespace
+    >>> from sklearn_p2p.callbacks import SelectionCheck
+    >>> net = SimpleNamespace(history=[{"train_kept_fraction": 0.999}], max_epochs=3,
+    ...                       lambda1=0.1)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     SelectionCheck().on_train_end(net)
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    After training, the model keeps 99.9% of the pixels of the training images...
+    """
+
+    def __init__(self, low=0.01, high=0.99):
+        self.low = low
+        self.high = high
+
+    def on_train_end(self, net, **kwargs):
+        """Warn if the last epoch's mean kept fraction is at ``low`` or ``high``.
+
+        Parameters
+        ----------
+        net : NeuralNet
+            The trained net; its history must record ``train_kept_fraction``
+            (nothing is checked otherwise).
+        **kwargs
+            Further arguments skorch passes to callbacks; ignored.
+        """
+        if not net.history:
+            return
+        kept = net.history[-1].get("train_kept_fraction")
+        if kept is None or not math.isfinite(kept):
+            return
+        if kept >= self.high:
+            advice = (
+                "no selection was learned, so the explanations are the whole image. "
+                f"Raise lambda1 (now {net.lambda1}) or max_epochs (now "
+                f"{net.max_epochs}): the sparsity penalty is ramped up over the "
+                "epochs (callbacks__sparsity_warmup)."
+            )
+        elif kept <= self.low:
+            advice = (
+                "the classifier is reading (nearly) black images and the masks are "
+                f"(nearly) empty. Lower lambda1 (now {net.lambda1}) or start the "
+                "sparsity penalty later (callbacks__sparsity_warmup__begin)."
+            )
+        else:
+            return
+        warnings.warn(
+            f"After training, the model keeps {kept:.1%} of the pixels of the training "
+            f"images (train_kept_fraction of the last epoch): {advice}",
+            DegenerateSelectionWarning, stacklevel=2,
+        )

@@ -32,6 +32,7 @@ BAD_IMAGES = [
     ("flat_rows_without_image_shape", lambda im: im.reshape(12, -1), r"reshape it"),
     ("two_channels", lambda im: im[..., :2], r"2 channels.*RGB or grayscale"),
     ("rgba", lambda im: np.concatenate([im, im[..., :1]], axis=-1), r"RGBA.*X\[\.\.\., :3\]"),
+    ("channel_first", lambda im: np.moveaxis(im, -1, 1), r"channel-first.*np.moveaxis\(X, 1, -1\)"),
     ("nan", lambda im: _with(im, (3, 0, 0, 0), np.nan), r"NaN or infinite"),
     ("inf", lambda im: _with(im, (3, 0, 0, 0), np.inf), r"NaN or infinite"),
     ("float_0_255", lambda im: im.astype(np.float32), r"looks like 0-255 data.*X / 255"),
@@ -148,3 +149,66 @@ def test_precomputed_input_without_label_channel(images):
 def test_masks_passed_to_fit_get_a_routing_hint(images, make_p2p):
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['masks'\].*enable_metadata_routing"):
         make_p2p().fit(images, np.arange(12) % 2, masks=np.zeros((12, 24, 24), bool))
+
+
+def test_sample_weight_gets_an_answer(images, make_p2p):
+    model = make_p2p()
+    with pytest.raises(TypeError, match=r"does not support sample weights.*criterion__weight"):
+        model.fit(images, np.arange(12) % 2, sample_weight=np.ones(12))
+    assert not hasattr(model, "module_")
+
+
+def _no_segmentation(monkeypatch):
+    """Make any superpixel computation fail the test: errors must come first."""
+    def segment(*args, **kwargs):
+        raise AssertionError("images were segmented before the device was checked")
+
+    monkeypatch.setattr(SuperpixelTransformer, "_label_into", segment)
+
+
+@pytest.mark.parametrize("device, cuda_devices, match", [
+    ("cuda", 0, r"device='cuda', but CUDA is not available.*device='auto'"),
+    ("cuda:1", 0, r"device='cuda:1', but CUDA is not available"),
+    ("cuda:3", 2, r"device='cuda:3', but this machine has 2 cuda device\(s\) \(indices 0 to 1\)"),
+    ("gpu", 0, r"device='gpu' is not a torch device"),
+])
+def test_unavailable_device_fails_before_any_work(images, make_p2p, monkeypatch,
+                                                  device, cuda_devices, match):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
+    _no_segmentation(monkeypatch)
+    model = make_p2p(device=device)
+    with pytest.raises(ValueError, match=match):
+        model.fit(images, np.arange(12) % 2)
+    assert not hasattr(model, "module_")
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "explain"])
+def test_unavailable_device_at_inference_fails_before_any_work(fitted_p2p, images, monkeypatch,
+                                                               method):
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(fitted_p2p)
+    model.set_params(device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _no_segmentation(monkeypatch)
+    with pytest.raises(ValueError, match=r"device='cuda', but CUDA is not available"):
+        getattr(model, method)(images)
+
+
+def test_scorer_checks_mask_count_before_explaining(fitted_p2p, images, monkeypatch):
+    from sklearn_p2p.metrics import localization_scorer
+
+    def explain(*args, **kwargs):
+        raise AssertionError("the fold was explained before the masks were checked")
+
+    monkeypatch.setattr(type(fitted_p2p), "explain", explain)
+    masks = np.ones((5, 24, 24), dtype=bool)
+    with pytest.raises(ValueError, match=r"masks of shape \(5, 24, 24\) for 12 images"):
+        localization_scorer(fitted_p2p, images, masks=masks)
+    with pytest.raises(ValueError, match=r"masks of shape \(24, 24\) for 12 images"):
+        localization_scorer(fitted_p2p, images, masks=masks[0])

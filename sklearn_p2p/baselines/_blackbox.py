@@ -53,6 +53,20 @@ class BlackboxClassifier(P2PClassifier):
         super().__init__(module, **kwargs)
         self.kept_fraction = kept_fraction
 
+    def get_default_callbacks(self):
+        """P2P's default callbacks but ``selection_check`` (a skorch hook).
+
+        Returns
+        -------
+        callbacks : list of (str, Callback)
+            Those of :meth:`P2PClassifier.get_default_callbacks
+            <sklearn_p2p.P2PClassifier.get_default_callbacks>` without
+            ``selection_check``: a Blackbox keeps every pixel (or the fixed
+            ``kept_fraction``) by design, which is no degenerate selection.
+        """
+        return [(name, callback) for name, callback in super().get_default_callbacks()
+                if name != "selection_check"]
+
     def initialize_module(self):
         """Build the network from the data and the parameters (a skorch hook).
 

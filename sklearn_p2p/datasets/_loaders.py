@@ -3,6 +3,7 @@
 import numbers
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,65 @@ def _check_folder(path, name):
     if not folder.is_dir():
         raise FileNotFoundError(f"{name}={str(path)!r} is not an existing folder.")
     return folder
+
+
+_ON_ERROR = ("raise", "skip")
+
+
+def _check_on_error(on_error):
+    if not isinstance(on_error, str) or on_error not in _ON_ERROR:
+        raise ValueError(f'on_error must be "raise" or "skip"; got {on_error!r}.')
+    return on_error
+
+
+def _read_failure_reason(file, exc):
+    """A one-line reason why ``file`` could not be read, from ``exc``."""
+    try:
+        if os.path.getsize(file) == 0:
+            return "the file is empty"
+    except OSError:
+        pass
+    # imageio's "no backend" error continues with advice to install plugins,
+    # which does not help with a broken file: keep its first line only.
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > 200:
+        text = text[:197] + "..."
+    name = type(exc).__qualname__
+    if type(exc).__module__ not in ("builtins", None):
+        name = f"{type(exc).__module__}.{name}"  # struct.error, not "error"
+    return f"{name}: {text}" if text else name
+
+
+def _imread(file, what="image"):
+    """``skimage.io.imread`` with an OSError naming the file on any failure.
+
+    Truncated, corrupt or empty files, files that are not images and files
+    this user may not read make PIL and imageio raise many exception types
+    (OSError, SyntaxError, ValueError, struct.error, ...); all become an
+    OSError that names the file and says what to do, chained to the original.
+    """
+    from skimage.io import imread
+
+    try:
+        return imread(file)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise OSError(
+            f"Cannot read {what} file {Path(file).as_posix()!r}: "
+            f"{_read_failure_reason(file, exc)}. The file may be truncated, "
+            "corrupt, empty, not an image, or not readable by this user. Fix or "
+            'delete it, or pass on_error="skip" to leave out unreadable files.'
+        ) from exc
+
+
+def _describe_files(entries, limit=5):
+    """``'a.png' (reason), 'b.png' (reason) and 3 more`` for a message."""
+    shown = ", ".join(f"{Path(f).as_posix()!r} ({reason})" for f, reason in entries[:limit])
+    if len(entries) > limit:
+        shown += f" and {len(entries) - limit} more"
+    return shown
 
 
 def _to_rgb_uint8(image, filename):
@@ -197,6 +257,7 @@ def load_image_folder(
     mask_path=None,
     image_size=None,
     extensions=(".png", ".jpg", ".jpeg", ".bmp"),
+    on_error="raise",
 ):
     """Load a folder of images with one sub-folder per class.
 
@@ -227,6 +288,17 @@ def load_image_folder(
         File name endings of the images to load, compared case-insensitively.
         Other files are ignored.
 
+    on_error : {"raise", "skip"}, default="raise"
+        What to do with a file that cannot be read or decoded (truncated,
+        corrupt, empty, not an image, or not readable by this user), image or
+        mask. ``"raise"`` raises an :class:`OSError` naming the file.
+        ``"skip"`` leaves the image (and its mask) out of the returned data,
+        so ``images``, ``target``, ``filenames`` and ``masks`` stay aligned,
+        and warns once with the number and names of the skipped files;
+        ``target_names`` still lists every class folder. Decodable files of
+        the wrong shape and missing masks raise either way. Truncated images
+        are never loaded partially.
+
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
@@ -249,10 +321,18 @@ def load_image_folder(
     ------
     FileNotFoundError
         If ``path`` or ``mask_path`` is not a folder, or an image has no mask.
+    OSError
+        If an image or mask file cannot be read and ``on_error="raise"``, or
+        if no file can be read and ``on_error="skip"``.
     ValueError
         If ``path`` holds no class folder or a class folder no image, if
-        images differ in size while ``image_size`` is None, or if a mask's
-        size differs from its image's.
+        images differ in size while ``image_size`` is None, if a mask's
+        size differs from its image's, or if ``on_error`` is unknown.
+
+    Warns
+    -----
+    UserWarning
+        With ``on_error="skip"``, once, if files could not be read.
 
     See Also
     --------
@@ -267,23 +347,35 @@ def load_image_folder(
     ((2, 4, 4, 3), [0, 1], ['cat', 'dog'])
     >>> tmp.cleanup()
     """
-    from skimage.io import imread
-
     folder = _check_folder(path, "path")
     mask_folder = None if mask_path is None else _check_folder(mask_path, "mask_path")
     shape = _check_image_size(image_size)
     extensions = _check_extensions(extensions)
+    on_error = _check_on_error(on_error)
 
     files, target, class_names = _list_image_folder(folder, path, extensions)
 
-    images, masks = [], []
+    images, masks, kept = [], [], []
+    skipped = []  # (unreadable file, reason, exception)
     first_shape = {}
-    for file in files:
-        image = _to_rgb_uint8(imread(file), file)
-        mask = None
+    for index, file in enumerate(files):
+        mask = mask_file = None
+        try:
+            raw = _imread(file)
+            if mask_folder is not None:
+                mask_file = _find_mask(mask_folder, file.relative_to(folder), extensions)
+                raw_mask = _imread(mask_file, "mask")
+        except FileNotFoundError:
+            raise  # a missing mask is a layout error, never skipped
+        except OSError as exc:
+            if on_error == "raise":
+                raise
+            bad = file if mask_file is None else mask_file
+            skipped.append((bad, _read_failure_reason(bad, exc.__cause__ or exc), exc))
+            continue
+        image = _to_rgb_uint8(raw, file)
         if mask_folder is not None:
-            mask_file = _find_mask(mask_folder, file.relative_to(folder), extensions)
-            mask = _to_mask(imread(mask_file), mask_file)
+            mask = _to_mask(raw_mask, mask_file)
             if mask.shape != image.shape[:2]:
                 raise ValueError(
                     f"Mask {mask_file.as_posix()!r} has size {mask.shape} but its "
@@ -306,12 +398,27 @@ def load_image_folder(
                 )
         images.append(image)
         masks.append(mask)
+        kept.append(index)
 
+    if skipped:
+        entries = [(f, reason) for f, reason, _ in skipped]
+        if not kept:
+            raise OSError(
+                f"None of the {len(files)} image files under path={str(path)!r} "
+                f"could be read: {_describe_files(entries)}. Fix or replace them."
+            ) from skipped[0][2]
+        warnings.warn(
+            f"Skipped {len(skipped)} of {len(files)} images whose file could not "
+            f'be read (on_error="skip"): {_describe_files(entries)}. Fix or delete '
+            "these files to silence this warning.",
+            UserWarning,
+            stacklevel=2,
+        )
     data = Bunch(
         images=np.stack(images),
-        target=np.asarray(target, dtype=np.int64),
+        target=np.asarray(target, dtype=np.int64)[kept],
         target_names=class_names,
-        filenames=np.asarray([str(f) for f in files], dtype=object),
+        filenames=np.asarray([str(files[i]) for i in kept], dtype=object),
     )
     if mask_folder is not None:
         data.masks = np.stack(masks)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import Bunch, check_random_state
 
-from .._explanation import check_kept_fraction, paint_regions
+from .._explanation import check_kept_fraction, flag_empty_masks, paint_regions
 from ._base import MaskedPredictionMixin
 from ..utils._docstrings import fill_doc
 
@@ -161,13 +161,14 @@ class LimeBaseline(MaskedPredictionMixin, BaseEstimator):
             masks[i] = top_regions_mask(segments, weights, fractions[i])
             span = np.ptp(weights)
             region_probs[i, :n_regions] = (weights - weights.min()) / span if span > 0 else 0.5
+        empty = flag_empty_masks(masks, f"{type(self).__name__}.explain")
         if not return_details:
             return masks
         return Bunch(
             masks=masks, segments=base.segments, region_probs=region_probs,
             attributions=paint_regions(region_probs, base.segments),
             proba=full_proba, y_pred=self.estimator.classes_[labels],
-            kept_fraction=masks.mean(axis=(1, 2)),
+            kept_fraction=masks.mean(axis=(1, 2)), empty=empty,
         )
 
     def _classifier_fn(self, shape):

@@ -1,5 +1,6 @@
 """Scorers for explanations, for ``cross_validate`` and ``GridSearchCV``."""
 
+import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from .._explanation import explain_details, require_keys, resolve_explainer
@@ -128,6 +129,8 @@ class _ExplanationScorer:
                 "meta-estimator, e.g. GridSearchCV(...).fit(X, y, masks=masks) "
                 "or cross_validate(..., params={'masks': masks})."
             )
+        if self._requires_masks:
+            _check_mask_count(masks, X, repr(self))
         # Scores that need predictions on masked images (fidelity) check
         # for predict_proba_masked themselves.
         explainer, X = resolve_explainer(estimator, X, repr(self))
@@ -264,6 +267,19 @@ def make_explanation_scorer(
         )
     sign = 1 if greater_is_better else -1
     return _ExplanationScorer(score_func, sign, delta, kwargs, requires_masks)
+
+
+def _check_mask_count(masks, X, scorer):
+    """One (H, W) ground-truth mask per scored image, checked before explaining."""
+    shape = np.shape(masks)
+    n_images = len(X)
+    if len(shape) != 3 or shape[0] != n_images:
+        raise ValueError(
+            f"{scorer} got masks of shape {shape} for {n_images} images; pass one "
+            "(height, width) mask per image, shape (n_images, height, width). In a "
+            "search, pass the masks of the whole X to fit (masks=...), so that "
+            "they are split along with the images."
+        )
 
 
 def _localization_score(estimator, X, *, details, masks, empty_score=0.0):

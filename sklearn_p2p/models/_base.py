@@ -101,7 +101,7 @@ class BackboneClassifier(ImageClassifier):
     ...                          random_state=0).fit(data.images, data.target)
     >>> details = clf.explain(data.images[:2], return_details=True)
     >>> details.masks.shape, sorted(details)
-    ((2, 16, 16), ['attributions', 'kept_fraction', 'masks', 'proba', 'y_pred'])
+    ((2, 16, 16), ['attributions', 'empty', 'kept_fraction', 'masks', 'proba', 'y_pred'])
     """
 
     _parameter_constraints = {

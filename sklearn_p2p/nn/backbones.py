@@ -639,6 +639,8 @@ def _create_timm(name, pretrained, *, role, in_chans=3, **model_kwargs):
             pretrained_cfg_overlay={"file": path, "custom_load": False, "num_classes": -1},
             **model_kwargs,
         )
+    logging.getLogger(__name__).info("%s (%s): loaded pretrained weights from %s",
+                                     name, role, path)
     cfg = getattr(model, "pretrained_cfg", None)
     if isinstance(cfg, dict) and cfg.get("num_classes") == -1:
         published = timm.get_pretrained_cfg(name)

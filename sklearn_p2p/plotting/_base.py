@@ -233,6 +233,25 @@ def _check_n_images(n_images, n_samples):
     return int(n_images)
 
 
+def _labels_shown(y_true, X, n_images):
+    """The labels of the images a display shows: the first ``n_images`` of ``X``.
+
+    ``y_true`` may hold a label for every image of ``X`` or only for those
+    shown; checked before anything is explained.
+    """
+    if y_true is None:
+        return None
+    n_samples = _n_samples(X)
+    n_shown = _check_n_images(n_images, n_samples)
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or len(y_true) not in (n_samples, n_shown):
+        raise ValueError(
+            f"y_true must hold one label per image of X ({n_samples}) or per image "
+            f"shown ({n_shown}); got shape {y_true.shape}."
+        )
+    return y_true[:n_shown]
+
+
 def _take_first(X, n):
     """The first ``n`` samples of array-like ``X`` (array or list)."""
     if hasattr(X, "shape") and hasattr(X, "__getitem__"):
@@ -384,16 +403,46 @@ def _check_curve_values(values, name, n, x_name):
     return values
 
 
-def _explanation_title(y_pred=None, certainty=None, tau=None):
-    """``"pred=<class> p=<certainty> tau=<tau>"``, leaving out what is None."""
+def _explanation_title(y_pred=None, certainty=None, tau=None, kept=None, y_true=None):
+    """``"pred=<class> p=<certainty> tau=<tau> kept <share>"``, leaving out what is None.
+
+    With ``y_true`` (and ``y_pred``), a wrong prediction reads
+    ``"pred=<class> (true <class>)"``; an empty mask reads ``"kept 0% (empty)"``.
+    """
     parts = []
     if y_pred is not None:
         parts.append(f"pred={y_pred}")
+        if y_true is not None and y_true != y_pred:
+            parts.append(f"(true {y_true})")
+    elif y_true is not None:
+        parts.append(f"true={y_true}")
     if certainty is not None:
         parts.append(f"p={certainty:.2f}")
     if tau is not None:
         parts.append(f"tau={tau:.2f}")
+    if kept is not None:
+        parts.append(_kept_label(kept))
     return " ".join(parts)
+
+
+def _kept_label(kept):
+    """``"kept 12%"``; a share that rounds to 0% says whether it is empty."""
+    if kept <= 0:
+        return "kept 0% (empty)"
+    if kept < 0.005:
+        return "kept <1%"
+    return f"kept {kept:.0%}"
+
+
+def _wrong_predictions(y_pred, y_true, n):
+    """Bool ``(n,)``: the prediction differs from the label (False without both)."""
+    if y_pred is None or y_true is None:
+        return np.zeros(n, dtype=bool)
+    return np.array([pred != true for pred, true in zip(y_pred, y_true)], dtype=bool)
+
+
+# Colour of the titles of wrongly predicted images.
+WRONG_COLOR = "tab:red"
 
 
 def _line_kwargs(defaults, user_kwargs):

@@ -17,7 +17,11 @@ from ._base import (
     _check_segments,
     _explanation_title,
     _extent,
+    _kept_label,
+    _labels_shown,
     _upsample,
+    _wrong_predictions,
+    WRONG_COLOR,
 )
 
 __all__ = ["ExplanationDisplay", "plot_explanations"]
@@ -163,7 +167,7 @@ def plot_explanations(
         row, col = divmod(i, n_cols)
         first = row * 3 * n_cols + 3 * col + 1
         axes = [fig.add_subplot(n_rows, 3 * n_cols, first + k) for k in range(3)]
-        title = titles[i] if titles is not None else f"kept {masks[i].mean():.0%}"
+        title = titles[i] if titles is not None else _kept_label(masks[i].mean())
         # Panel names are repeated on the first row only; the per-image
         # title is what distinguishes the rows.
         _draw_explanation(
@@ -182,8 +186,10 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
     boundaries, and the kept regions ``x_m`` (the image where the mask is
     True, black elsewhere: exactly what the classifier saw). The title of
     the kept-regions panel gives the predicted class, its certainty (the
-    largest class probability) and the threshold tau, e.g.
-    ``"pred=circle p=0.99 tau=0.15"``.
+    largest class probability), the threshold tau and the share of the
+    pixels kept, e.g. ``"pred=circle p=0.99 tau=0.15 kept 12%"``; an empty
+    mask reads ``"kept 0% (empty)"``. With ``y_true``, a wrong prediction
+    is titled in red with its true class, ``"pred=circle (true square) ..."``.
 
     It is recommended to use :meth:`from_estimator` to create an
     :class:`ExplanationDisplay`; all parameters are stored as attributes.
@@ -207,6 +213,10 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
 
     tau : array-like of shape (n_images,), default=None
         Threshold used for each image, shown as ``tau=``.
+
+    y_true : array-like of shape (n_images,), default=None
+        True class of each image: where it differs from ``y_pred``, the
+        title says so and is drawn in red.
 
     Attributes
     ----------
@@ -233,12 +243,12 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
     >>> display.axes_.shape
     (2, 3)
     >>> display.axes_[1, 2].get_title()
-    'pred=b p=0.80 tau=0.30'
+    'pred=b p=0.80 tau=0.30 kept 25%'
     """
 
     def __init__(
         self, images, masks, segments=None, *, y_pred=None, certainty=None,
-        tau=None,
+        tau=None, y_true=None,
     ):
         self.images = images
         self.masks = masks
@@ -246,22 +256,26 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
         self.y_pred = y_pred
         self.certainty = certainty
         self.tau = tau
+        self.y_true = y_true
 
     def _titles(self, masks):
+        """The title of each kept-regions panel, and whether its prediction is wrong."""
         n = len(masks)
         y_pred = _check_per_image(self.y_pred, "y_pred", n, numeric=False)
+        y_true = _check_per_image(self.y_true, "y_true", n, numeric=False)
         certainty = _check_per_image(self.certainty, "certainty", n)
         tau = _check_per_image(self.tau, "tau", n)
-        if y_pred is None and certainty is None and tau is None:
-            return [f"kept {mask.mean():.0%}" for mask in masks]
-        return [
+        titles = [
             _explanation_title(
                 None if y_pred is None else y_pred[i],
                 None if certainty is None else certainty[i],
                 None if tau is None else tau[i],
+                masks[i].mean(),
+                None if y_true is None else y_true[i],
             )
             for i in range(n)
         ]
+        return titles, _wrong_predictions(y_pred, y_true, n)
 
     def plot(self, ax=None):
         """Plot the explanations.
@@ -302,7 +316,7 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
             self.images, self.masks, self.segments
         )
         n = len(rgb)
-        titles = self._titles(masks)
+        titles, wrong = self._titles(masks)
         axes = self._validate_plot_params(ax, n_images=n, n_panels=3)
 
         artists = np.empty((n, 3), dtype=object)
@@ -312,12 +326,15 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
                 segments[i] if segments is not None else None,
                 titles[i], panel_titles=i == 0,
             )
+            if wrong[i]:
+                axes[i, 2].title.set_color(WRONG_COLOR)
         self.im_ = artists
         return self
 
     @classmethod
     @fill_doc
-    def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None):
+    def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None,
+                       y_true=None):
         """Explain the first images of ``X`` with a fitted estimator and plot them.
 
         The details of the explanation give the ``masks``, and the
@@ -340,6 +357,10 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
         ax : ndarray of matplotlib Axes of shape (n_images, 3), default=None
             Axes to draw into; None creates a new figure.
 
+        y_true : array-like of shape (n_samples,), default=None
+            True labels of ``X`` (all of them, or only the images shown):
+            wrong predictions are titled in red with their true class.
+
         Returns
         -------
         :class:`~sklearn_p2p.plotting.ExplanationDisplay`
@@ -359,8 +380,9 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
         >>> display.axes_.shape
         (2, 3)
         >>> display.axes_[0, 2].get_title()
-        'pred=... p=... tau=...'
+        'pred=... p=... tau=... kept ...%'
         """
+        y_true = _labels_shown(y_true, X, n_images)
         details, images = cls._explain_images(
             estimator, X, n_images=n_images, n_panels=3, ax=ax, delta=delta,
             required=("masks",), with_images=True,
@@ -373,5 +395,6 @@ class ExplanationDisplay(_ExplanationDisplayMixin):
             y_pred=details.get("y_pred"),
             certainty=None if proba is None else np.asarray(proba).max(axis=1),
             tau=details.get("tau"),
+            y_true=y_true,
         )
         return display.plot(ax=ax)

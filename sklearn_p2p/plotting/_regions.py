@@ -13,7 +13,10 @@ from ._base import (
     _check_segment_maps,
     _explanation_title,
     _extent,
+    _labels_shown,
     _upsample,
+    _wrong_predictions,
+    WRONG_COLOR,
 )
 
 __all__ = ["RegionProbabilityDisplay"]
@@ -68,7 +71,8 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
     ``sigmoid(mu_j)`` (the selector's belief that region ``j`` belongs to
     the explanation), on a common colour scale from 0 to 1. The superpixel
     boundaries are drawn lightly and the kept regions (the mask the
-    prediction was made from) are outlined.
+    prediction was made from) are outlined, and the title gives the share
+    of the pixels they keep (``"kept 0% (empty)"`` for an empty mask).
 
     It is recommended to use :meth:`from_estimator` to create a
     :class:`RegionProbabilityDisplay`; all parameters are stored as
@@ -91,6 +95,10 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
 
     tau : array-like of shape (n_images,), default=None
         Threshold used for each image, shown in the panel titles.
+
+    y_true : array-like of shape (n_images,), default=None
+        True class of each image: where it differs from ``y_pred``, the
+        title says so and is drawn in red.
 
     Attributes
     ----------
@@ -134,12 +142,14 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
     (0.0, 1.0)
     """
 
-    def __init__(self, region_probs, segments, *, masks=None, y_pred=None, tau=None):
+    def __init__(self, region_probs, segments, *, masks=None, y_pred=None, tau=None,
+                 y_true=None):
         self.region_probs = region_probs
         self.segments = segments
         self.masks = masks
         self.y_pred = y_pred
         self.tau = tau
+        self.y_true = y_true
 
     def plot(
         self, ax=None, *, cmap="viridis", boundary_color="white",
@@ -211,7 +221,9 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
         if masks is not None:
             masks = _check_label_maps(masks, "masks", segments.shape, "segments").astype(bool)
         y_pred = _check_per_image(self.y_pred, "y_pred", n, numeric=False)
+        y_true = _check_per_image(self.y_true, "y_true", n, numeric=False)
         tau = _check_per_image(self.tau, "tau", n)
+        wrong = _wrong_predictions(y_pred, y_true, n)
 
         axes = self._validate_plot_params(ax, n_images=n, n_panels=1)
 
@@ -234,8 +246,12 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
             title = _explanation_title(
                 None if y_pred is None else y_pred[i], None,
                 None if tau is None else tau[i],
+                None if masks is None else masks[i].mean(),
+                None if y_true is None else y_true[i],
             )
             axis.set_title(title or f"image {i}", fontsize="small")
+            if wrong[i]:
+                axis.title.set_color(WRONG_COLOR)
             axis.set_axis_off()
 
         self.colorbar_ = None
@@ -250,7 +266,8 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
 
     @classmethod
     @fill_doc
-    def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None):
+    def from_estimator(cls, estimator, X, *, delta=None, n_images=None, ax=None,
+                       y_true=None):
         """Plot the region selection probabilities of the first images of ``X``.
 
         The ``region_probs`` of the explanation are painted over its
@@ -274,6 +291,10 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
         ax : matplotlib Axes or array-like of n_images Axes, default=None
             Axes to draw into; None creates a new figure.
 
+        y_true : array-like of shape (n_samples,), default=None
+            True labels of ``X`` (all of them, or only the images shown):
+            wrong predictions are titled in red with their true class.
+
         Returns
         -------
         :class:`~sklearn_p2p.plotting.RegionProbabilityDisplay`
@@ -292,6 +313,7 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
         >>> len(display.axes_), display.heatmap_values_.shape
         (3, (3, 24, 24))
         """
+        y_true = _labels_shown(y_true, X, n_images)
         details, _ = cls._explain_images(
             estimator, X, n_images=n_images, n_panels=1, ax=ax, delta=delta,
         )
@@ -308,6 +330,7 @@ class RegionProbabilityDisplay(_ExplanationDisplayMixin):
             masks=details.get("masks"),
             y_pred=details.get("y_pred"),
             tau=details.get("tau"),
+            y_true=y_true,
         )
         if not pixel_map:
             return display.plot(ax=ax)

@@ -76,6 +76,10 @@ def as_image_array(X, input_name="X"):
 def _as_array(X, input_name, expected):
     """``np.asarray(X)``, or a ValueError saying what ``X`` should have been."""
     try:
+        if isinstance(X, (list, tuple)):
+            # Image by image: NumPy < 1.25 makes an object array of a list of
+            # array-likes that are not sequences, such as PIL images.
+            X = [np.asarray(x) for x in X]
         return np.asarray(X)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{input_name} could not be converted to {expected}: {exc}") from exc
@@ -138,7 +142,17 @@ def _check_shape(X, input_name):
             "at least one pixel."
         )
     if channels not in (1, 3):
-        if channels == 4:
+        if height in (1, 3, 4) and channels > 4:
+            # (n, C, H, W), as torchvision lays out tensors, read channel-last.
+            fix = (
+                f" It looks channel-first, (n_images, channels, height, width) = "
+                f"{shape}; move the channels last with "
+                f"np.moveaxis({input_name}, 1, -1) (or pass a torch tensor, "
+                "which is read channel-first)."
+            )
+            if height == 4:
+                fix += " Drop the alpha channel too ([..., :3] after moving)."
+        elif channels == 4:
             fix = (
                 f" It looks like RGBA; drop the alpha channel with "
                 f"{input_name}[..., :3]."

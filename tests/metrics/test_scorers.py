@@ -152,7 +152,7 @@ def test_localization_scorer_needs_masks():
     stub = StubExplainer().fit(X, y)
     with pytest.raises(ValueError, match="enable_metadata_routing=True"):
         localization_scorer(stub, X, y)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"masks of shape \(3, 4, 4\) for 12 images"):
         localization_scorer(stub, X, y, masks=np.ones((3, 4, 4), bool))
     with pytest.raises(TypeError, match="sample_weight"):
         insertion_auc_scorer(stub, X, y, sample_weight=np.ones(len(X)))

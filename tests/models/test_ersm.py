@@ -32,7 +32,7 @@ def test_fit_predict_explain(fitted_ersm, tiny_data):
     proba = fitted_ersm.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     details = fitted_ersm.explain(X, return_details=True)
-    assert set(details) == {"masks", "attributions", "proba", "y_pred", "kept_fraction",
+    assert set(details) == {"masks", "attributions", "proba", "y_pred", "kept_fraction", "empty",
                             "keep_probability", "feature_energy"}
     assert details.masks.shape == details.attributions.shape == (5, 24, 24)
     assert details.masks.dtype == bool

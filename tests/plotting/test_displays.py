@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sklearn_p2p import SuperpixelTransformer  # noqa: E402
 from sklearn_p2p.metrics import fidelity_curve  # noqa: E402
+from sklearn_p2p.plotting._base import WRONG_COLOR, _kept_label  # noqa: E402
 from sklearn_p2p.plotting import (  # noqa: E402
     DeltaCurveDisplay,
     ExplanationDisplay,
@@ -100,8 +101,10 @@ def test_explanation_display_from_estimator(fitted_p2p, X, details, tmp_path):
     images = X[:N_SHOWN] / 255.0
     for i in range(N_SHOWN):
         title = display.axes_[i, 2].get_title()
-        match = re.fullmatch(r"pred=(\S+) p=(\d\.\d\d) tau=(\d\.\d\d)", title)
+        match = re.fullmatch(
+            r"pred=(\S+) p=(\d\.\d\d) tau=(\d\.\d\d) (kept .+)", title)
         assert match, title
+        assert match.group(4) == _kept_label(details.masks[i].mean())
         assert match.group(1) == details.y_pred[i]
         assert match.group(1) in fitted_p2p.classes_
         assert match.group(2) == f"{details.proba[i].max():.2f}"
@@ -125,8 +128,9 @@ def test_explanation_display_uses_delta(fitted_p2p, X, details_low):
     np.testing.assert_array_equal(display.masks, details_low.masks)
     np.testing.assert_allclose(display.tau, details_low.tau)
     titles = [ax.get_title() for ax in display.axes_[:, 2]]
-    assert titles == [f"pred={p} p={q.max():.2f} tau={t:.2f}" for p, q, t in zip(
-        details_low.y_pred, details_low.proba, details_low.tau)]
+    assert titles == [
+        f"pred={p} p={q.max():.2f} tau={t:.2f} {_kept_label(m.mean())}" for p, q, t, m in zip(
+            details_low.y_pred, details_low.proba, details_low.tau, details_low.masks)]
 
 
 def test_explanation_display_draws_into_given_axes(fitted_p2p, X):
@@ -179,7 +183,7 @@ def test_explanation_display_constructor_without_predictions(tmp_path):
     assert display.axes_[0, 2].get_title() == "kept 50%"
     assert display.axes_[0, 1].get_title() == "mask outline"
     display = ExplanationDisplay(images, masks, tau=[0.1, 0.2]).plot()
-    assert display.axes_[1, 2].get_title() == "tau=0.20"
+    assert display.axes_[1, 2].get_title() == "tau=0.20 kept 50%"
 
 
 @pytest.mark.parametrize(
@@ -237,12 +241,12 @@ def test_displays_accept_other_explainers(tmp_path):
     display = ExplanationDisplay.from_estimator(stub, images)
     _save(display, tmp_path)
     assert [ax.get_title() for ax in display.axes_[:, 2]] == [
-        "pred=b p=0.80", "pred=a p=0.60"
+        "pred=b p=0.80 kept 33%", "pred=a p=0.60 kept 33%"
     ]
     gray = np.asarray(display.im_[1, 0].get_array())
     np.testing.assert_allclose(gray, np.repeat(images[1][..., None], 3, axis=-1))
     region = RegionProbabilityDisplay.from_estimator(stub, images)
-    assert region.axes_[0].get_title() == "pred=b"
+    assert region.axes_[0].get_title() == "pred=b kept 33%"
     with pytest.raises(ValueError, match=r"needs \['embeddings'\]"):
         PartEmbeddingDisplay.from_estimator(stub, images)
     with pytest.raises(TypeError, match="must return a Bunch or mapping"):
@@ -325,7 +329,8 @@ def test_region_probability_display_from_estimator(fitted_p2p, X, details, tmp_p
         # The kept regions are outlined where there are any.
         assert (display.outlines_[i] is not None) == details.masks[i].any()
         title = display.axes_[i].get_title()
-        assert title == f"pred={details.y_pred[i]} tau={details.tau[i]:.2f}"
+        assert title == (f"pred={details.y_pred[i]} tau={details.tau[i]:.2f} "
+                         f"{_kept_label(details.masks[i].mean())}")
 
 
 def test_region_probability_outline_follows_pixel_edges():
@@ -360,7 +365,7 @@ def test_region_probability_display_given_axes_and_no_outline():
     assert display.figure_ is fig and display.colorbar_ is None
     assert list(display.axes_) == list(axes)
     assert list(display.outlines_) == [None, None]
-    assert display.axes_[0].get_title() == "image 0"
+    assert display.axes_[0].get_title() == "kept 0% (empty)"
     # A single image takes a single Axes.
     _, ax = plt.subplots()
     one = RegionProbabilityDisplay([[0.1, 0.2, 0.3, 0.4]], segments[:1]).plot(ax=ax)
@@ -643,3 +648,49 @@ def test_delta_curve_display_invalid_inputs(fitted_p2p, X, y):
         DeltaCurveDisplay([0.5, 0.9], [0.1]).plot()
     with pytest.raises(ValueError, match=r"accuracy must lie in \[0, 1\]"):
         DeltaCurveDisplay([0.5, 0.9], [0.1, 0.2], accuracy=[0.5, 2.0]).plot()
+
+
+def test_displays_mark_wrong_predictions_and_empty_masks(tmp_path):
+    images = np.random.RandomState(0).rand(3, 6, 6)
+    segments = np.repeat(np.arange(3), 2)[None, :, None] * np.ones((3, 1, 6), int)
+    masks = segments < 1
+    masks[2] = False  # an empty explanation
+    stub = _ProtocolExplainer(Bunch(
+        masks=masks, segments=segments, region_probs=np.full((3, 3), 0.4),
+        proba=np.array([[0.2, 0.8], [0.6, 0.4], [0.9, 0.1]]),
+        y_pred=np.array(["b", "a", "a"]),
+    ))
+    display = ExplanationDisplay.from_estimator(stub, images, y_true=["b", "b", "a"])
+    _save(display, tmp_path)
+    titles = [ax.get_title() for ax in display.axes_[:, 2]]
+    assert titles == ["pred=b p=0.80 kept 33%", "pred=a (true b) p=0.60 kept 33%",
+                      "pred=a p=0.90 kept 0% (empty)"]
+    colors = [ax.title.get_color() for ax in display.axes_[:, 2]]
+    assert colors[1] == WRONG_COLOR and colors[0] != WRONG_COLOR != colors[2]
+    # Labels of only the images shown are accepted too.
+    first_two = _ProtocolExplainer(Bunch(**{key: value[:2] for key, value in stub.details.items()}))
+    region = RegionProbabilityDisplay.from_estimator(first_two, images, n_images=2,
+                                                    y_true=["a", "b"])
+    assert [ax.get_title() for ax in region.axes_] == [
+        "pred=b (true a) kept 33%", "pred=a (true b) kept 33%"]
+    assert all(ax.title.get_color() == WRONG_COLOR for ax in region.axes_)
+
+
+def test_display_y_true_length_checked_before_explaining():
+    class NeverExplains(_ProtocolExplainer):
+        def explain(self, X, delta=None, return_details=False):
+            raise AssertionError("explained before y_true was checked")
+
+    images = np.zeros((4, 6, 6))
+    for display in (ExplanationDisplay, RegionProbabilityDisplay):
+        with pytest.raises(ValueError, match=r"y_true must hold one label per image of X \(4\)"):
+            display.from_estimator(NeverExplains(None), images, n_images=2, y_true=[0, 1, 2])
+
+
+def test_plot_explanations_marks_an_empty_mask():
+    from sklearn_p2p.plotting import plot_explanations
+
+    masks = np.zeros((2, 16, 16), dtype=bool)
+    masks[1, 0, 0] = True  # 1 of 256 pixels
+    fig = plot_explanations(np.zeros((2, 16, 16)), masks)
+    assert [fig.axes[2].get_title(), fig.axes[5].get_title()] == ["kept 0% (empty)", "kept <1%"]
