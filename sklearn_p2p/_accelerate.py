@@ -14,6 +14,7 @@ from skorch.utils import to_tensor
 
 from ._classifier import P2PClassifier
 from ._skorch_compat import print_log_sink
+from .utils._docstrings import fill_doc
 
 __all__ = ["AcceleratedP2PClassifier"]
 
@@ -93,15 +94,13 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         finally:
             self._criteria = all_criteria
 
+    @fill_doc
     def get_iterator(self, dataset, training=False):
         """The DataLoader prepared by Accelerate (a skorch hook).
 
         Parameters
         ----------
-        dataset : torch Dataset
-            The data to iterate over.
-        training : bool, default=False
-            Whether the batches are for training.
+        %(iterator_params)s
 
         Returns
         -------

@@ -37,6 +37,7 @@ from ._logging import logger, progress
 from ._skorch_compat import SkorchCompatMixin
 from ._superpixel_dataset import SuperpixelDataset
 from .nn._precision import full_precision
+from .utils._docstrings import fill_doc
 from .utils._packed import validated_packed
 from .utils._validation import check_masks
 
@@ -702,15 +703,13 @@ class ImageClassifier(SkorchCompatMixin, LabelEncodingMixin, ImageInputMixin,
             else:
                 self.__dict__["_progress_description"] = previous
 
+    @fill_doc
     def get_iterator(self, dataset, training=False):
         """skorch's DataLoader, with a progress bar in verbose inference (a skorch hook).
 
         Parameters
         ----------
-        dataset : torch Dataset
-            The data to iterate over.
-        training : bool, default=False
-            Whether the batches are for training.
+        %(iterator_params)s
 
         Returns
         -------

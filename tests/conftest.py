@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import sklearn_p2p._superpixels as superpixels_module
 from sklearn_p2p import P2PClassifier, SuperpixelTransformer
 from sklearn_p2p.datasets import make_cluttered_objects
 
@@ -50,3 +51,17 @@ def fitted_p2p(tiny_data, string_labels):
 @pytest.fixture(name="make_p2p", scope="session")
 def make_p2p_fixture():
     return make_tiny_p2p
+
+
+@pytest.fixture
+def count_segmentations(monkeypatch):
+    """Number of images segmented (in this process) since the fixture started."""
+    counts = {"images": 0}
+    segment = superpixels_module._segment_images
+
+    def counting(images, *args, **kwargs):
+        counts["images"] += len(images)
+        return segment(images, *args, **kwargs)
+
+    monkeypatch.setattr(superpixels_module, "_segment_images", counting)
+    return counts

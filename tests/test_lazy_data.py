@@ -6,7 +6,6 @@ import torch
 from skimage.io import imsave
 from skorch.dataset import ValidSplit
 
-import sklearn_p2p._superpixels as superpixels_module
 from sklearn_p2p import SuperpixelDataset, SuperpixelTransformer
 from sklearn_p2p.datasets import ImageFolderDataset, load_image_folder, make_cluttered_objects
 
@@ -50,20 +49,6 @@ class Items(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         return self.items[index]
-
-
-@pytest.fixture
-def count_segmentations(monkeypatch):
-    """Number of images segmented (in this process) since the fixture started."""
-    counts = {"images": 0}
-    segment = superpixels_module._segment_images
-
-    def counting(images, *args, **kwargs):
-        counts["images"] += len(images)
-        return segment(images, *args, **kwargs)
-
-    monkeypatch.setattr(superpixels_module, "_segment_images", counting)
-    return counts
 
 
 # -- ImageFolderDataset ------------------------------------------------

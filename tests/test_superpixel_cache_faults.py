@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import sklearn_p2p._superpixel_cache as cache_module
-import sklearn_p2p._superpixels as superpixels_module
 from sklearn_p2p import SuperpixelDataset, SuperpixelTransformer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,20 +39,6 @@ def expected():
 def assert_items_equal(data, expected):
     for i in range(len(data)):
         np.testing.assert_array_equal(data[i][0].numpy(), expected[i])
-
-
-@pytest.fixture
-def count_segmentations(monkeypatch):
-    """Number of images segmented (in this process) since the fixture started."""
-    counts = {"images": 0}
-    segment = superpixels_module._segment_images
-
-    def counting(images, *args, **kwargs):
-        counts["images"] += len(images)
-        return segment(images, *args, **kwargs)
-
-    monkeypatch.setattr(superpixels_module, "_segment_images", counting)
-    return counts
 
 
 def temp_files(folder):

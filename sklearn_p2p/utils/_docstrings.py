@@ -44,6 +44,12 @@ X : array-like of shape (n_samples, H, W, C) or (n_samples, H, W), \
         or torch Dataset
     Images as in :meth:`fit`; a Dataset's labels are ignored."""
 
+DOCS["iterator_params"] = """\
+dataset : torch Dataset
+    The data to iterate over.
+training : bool, default=False
+    Whether the batches are for training."""
+
 DOCS["explainer"] = """\
 estimator : fitted estimator
     A fitted :class:`~sklearn_p2p.P2PClassifier`, a Pipeline ending in one,
