@@ -123,48 +123,6 @@ class AcceleratedP2PClassifier(AccelerateMixin, P2PClassifier):
         with print_log_sink(self, sink):
             return P2PClassifier._initialize_callbacks(self)
 
-    def train_step(self, batch, **fit_params):
-        """One optimisation step, inside ``accelerator.accumulate`` (a skorch hook).
-
-        skorch's :class:`~skorch.hf.AccelerateMixin` step: the optimiser
-        steps without a closure, and Accelerate's GradScaler (with
-        ``"fp16"``) is applied by its prepared optimiser.
-
-        Parameters
-        ----------
-        batch : tuple
-            ``(X, y)`` as the data loader yields it.
-        **fit_params
-            Further keyword arguments of the network's ``forward``.
-
-        Returns
-        -------
-        step : dict
-            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
-        """
-        return super().train_step(batch, **fit_params)
-
-    def train_step_single(self, batch, **fit_params):
-        """Loss and gradients of a batch under the Accelerator (a skorch hook).
-
-        The forward pass and the loss run in ``accelerator.autocast()``,
-        the backward pass is ``accelerator.backward(loss)`` (scaled with
-        ``"fp16"``).
-
-        Parameters
-        ----------
-        batch : tuple
-            ``(X, y)`` as the data loader yields it.
-        **fit_params
-            Further keyword arguments of the network's ``forward``.
-
-        Returns
-        -------
-        step : dict
-            ``{"loss": loss, "y_pred": y_pred}``, as skorch expects.
-        """
-        return super().train_step_single(batch, **fit_params)
-
     def _check_mixed_precision(self):
         # Accelerate's autocast and GradScaler do the mixed precision; ours
         # on top would autocast twice and scale the loss twice.

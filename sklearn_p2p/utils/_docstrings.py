@@ -181,8 +181,10 @@ def documented_methods(cls):
 
     Those ``cls`` or a base class of this package defines (the shared bases
     are private, so their methods are documented on the public classes);
-    not those inherited unchanged from skorch, scikit-learn or torch, nor
-    the ``set_<method>_request`` methods of metadata routing. Used by the
+    not those inherited unchanged from skorch, scikit-learn or torch (nor
+    those a skorch mixin placed first overrides, e.g. ``train_step`` of
+    :class:`~sklearn_p2p.AcceleratedP2PClassifier`), nor the
+    ``set_<method>_request`` methods of metadata routing. Used by the
     class template of the docs (through ``docs/conf.py``) and by
     ``tests/test_docstrings.py``.
     """
@@ -195,6 +197,12 @@ def documented_methods(cls):
                 continue
             is_method = inspect.isfunction(value) or isinstance(
                 value, (classmethod, staticmethod, property))
-            if is_method and name not in names:
+            if is_method and name not in names and _owner(cls, name).__module__.startswith(
+                    "sklearn_p2p"):
                 names.append(name)
     return names
+
+
+def _owner(cls, name):
+    """The class whose ``name`` ``cls`` uses: a mixin placed before the base wins."""
+    return next(klass for klass in cls.__mro__ if name in vars(klass))
